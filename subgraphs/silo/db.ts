@@ -1,0 +1,118 @@
+/**
+ * A nation's silo database: embedded PGlite in a data directory by default, a PostgreSQL server
+ * when a connection string is given. Both speak the same SQL; migrations run on open.
+ */
+import { readFileSync, readdirSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface SiloQueryable {
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
+}
+
+export interface SiloDb extends SiloQueryable {
+  /** Runs `work` in one transaction: all of it is committed, or none. */
+  transaction<T>(work: (tx: SiloQueryable) => Promise<T>): Promise<T>;
+  /** SQL statements run since open (or since the last reset): lets tests prove batching. */
+  readonly statements: { count: number };
+  close(): Promise<void>;
+}
+
+export interface OpenSiloOptions {
+  /** Owner nation; names the PostgreSQL schema when several silos share one server. */
+  nation: string;
+  /** PGlite data directory; omitted: an in-memory silo (tests). */
+  dataDir?: string;
+  /** PostgreSQL connection string: use a real server instead of PGlite. */
+  databaseUrl?: string;
+}
+
+const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+export async function openSilo(options: OpenSiloOptions): Promise<SiloDb> {
+  const db = options.databaseUrl ? await openPostgres(options.databaseUrl, options.nation) : await openPglite(options.dataDir);
+  await migrate(db);
+  db.statements.count = 0;
+  return db;
+}
+
+async function openPglite(dataDir: string | undefined): Promise<SiloDb> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const pg = await PGlite.create(dataDir ? { dataDir } : {});
+  const statements = { count: 0 };
+  const queryable = (target: { query: typeof pg.query }): SiloQueryable => ({
+    async query<Row>(sql: string, params: readonly unknown[] = []) {
+      statements.count++;
+      const result = await target.query<Row>(sql, params as unknown[]);
+      return result.rows;
+    },
+  });
+  return {
+    ...queryable(pg),
+    statements,
+    transaction: (work) => pg.transaction((tx) => work(queryable(tx))),
+    close: () => pg.close(),
+  };
+}
+
+async function openPostgres(databaseUrl: string, nation: string): Promise<SiloDb> {
+  const { default: pg } = await import('pg');
+  const schema = `silo_${nation.toLowerCase()}`;
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 8, options: `-c search_path=${schema}` });
+  await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  const statements = { count: 0 };
+  const queryable = (client: { query: pg.Pool['query'] }): SiloQueryable => ({
+    async query<Row>(sql: string, params: readonly unknown[] = []) {
+      statements.count++;
+      const result = await client.query(sql, params as unknown[]);
+      return result.rows as Row[];
+    },
+  });
+  return {
+    ...queryable(pool),
+    statements,
+    async transaction(work) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await work(queryable(client as unknown as pg.Pool));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** Applies every `migrations/NNN_*.sql` not yet applied, in order, each in its own transaction. */
+async function migrate(db: SiloDb): Promise<void> {
+  await db.query('CREATE TABLE IF NOT EXISTS schema_migration (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
+  const applied = new Set((await db.query<{ version: number }>('SELECT version FROM schema_migration')).map((r) => r.version));
+  const files = readdirSync(MIGRATIONS_DIR).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
+  for (const file of files) {
+    const version = Number.parseInt(file, 10);
+    if (applied.has(version)) continue;
+    const sql = readFileSync(join(MIGRATIONS_DIR, file), 'utf8');
+    await db.transaction(async (tx) => {
+      for (const statement of splitStatements(sql)) await tx.query(statement);
+      await tx.query('INSERT INTO schema_migration (version, name) VALUES ($1, $2)', [version, file]);
+    });
+  }
+}
+
+/** Our migrations hold no semicolons inside strings or bodies, so a split on `;` is exact. */
+function splitStatements(sql: string): string[] {
+  return sql
+    .split('\n')
+    .filter((line) => !line.trimStart().startsWith('--'))
+    .join('\n')
+    .split(';')
+    .map((s) => s.replace(/--[^\n]*$/gm, '').trim())
+    .filter(Boolean);
+}
