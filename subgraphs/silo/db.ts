@@ -5,6 +5,7 @@
 import { readFileSync, readdirSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Pool, PoolClient } from 'pg';
 
 export interface SiloQueryable {
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
@@ -62,7 +63,7 @@ async function openPostgres(databaseUrl: string, nation: string): Promise<SiloDb
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 8, options: `-c search_path=${schema}` });
   await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   const statements = { count: 0 };
-  const queryable = (client: { query: pg.Pool['query'] }): SiloQueryable => ({
+  const queryable = (client: Pool | PoolClient): SiloQueryable => ({
     async query<Row>(sql: string, params: readonly unknown[] = []) {
       statements.count++;
       const result = await client.query(sql, params as unknown[]);
@@ -76,7 +77,7 @@ async function openPostgres(databaseUrl: string, nation: string): Promise<SiloDb
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const result = await work(queryable(client as unknown as pg.Pool));
+        const result = await work(queryable(client));
         await client.query('COMMIT');
         return result;
       } catch (error) {

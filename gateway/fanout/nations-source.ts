@@ -1,0 +1,233 @@
+/**
+ * The data source behind the logical `nations` subgraphs. Apollo Federation cannot answer one root
+ * field from several subgraphs, nor route an entity by its key's value; this source does both:
+ * root lists fan out to every nation the filter allows and merge on one global order, single
+ * objects and `_entities` go to the nation their id names, and a nation that fails costs only its
+ * own data plus a NATION_UNAVAILABLE error naming it.
+ */
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import { valueFromASTUntyped, type ValueNode } from 'graphql';
+import type { AssertionSigner, Principal } from '../../policies';
+import { ASSERTION_HEADER } from '../../policies';
+import { mergeConnectionPages, type NationPage } from './connection-merge';
+import { fetchShapeOf, type ByIdPart, type ConnectionPart, type EntitiesFetch, type PrincipalPart, type RootPart } from './fetch-shape';
+import { SubgraphClient, SubgraphUnavailable, type GraphQLErrorBody, type GraphQLResponseBody } from './subgraph-client';
+
+export interface NationEndpoint {
+  nation: string;
+  url: string;
+}
+
+export interface NationsSourceOptions {
+  nations: NationEndpoint[];
+  sign: AssertionSigner;
+  /** Per-nation deadline: a nation slower than this costs its own data only. */
+  timeoutMs: number;
+}
+
+/** What the gateway's request context must carry for its data sources. */
+export interface FanoutContext {
+  principal?: Principal;
+}
+
+/** @apollo/gateway does not export its request-kind enum; this is its value for real traffic. */
+export const INCOMING_OPERATION = 'incoming operation' as GraphQLDataSourceProcessOptions['kind'];
+
+const DEFAULT_PAGE_SIZE = 20;
+const MAX_PAGE_SIZE = 500;
+
+type Variables = Record<string, unknown>;
+
+interface PartResult {
+  value: unknown;
+  errors: GraphQLErrorBody[];
+}
+
+export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
+  private readonly clients: Map<string, SubgraphClient>;
+
+  constructor(private readonly options: NationsSourceOptions) {
+    this.clients = new Map(options.nations.map((n) => [n.nation, new SubgraphClient(n.url, options.timeoutMs)]));
+  }
+
+  get nationCodes(): string[] {
+    return [...this.clients.keys()];
+  }
+
+  async process(options: GraphQLDataSourceProcessOptions<FanoutContext>): Promise<GatewayGraphQLResponse> {
+    if (options.kind !== INCOMING_OPERATION) {
+      return { errors: [{ message: 'the nations are only queried on behalf of a verified principal' }] } as GatewayGraphQLResponse;
+    }
+    const principal = options.context.principal;
+    if (!principal) return { errors: [{ message: 'no verified principal for this request', extensions: { code: 'UNAUTHENTICATED' } }] } as GatewayGraphQLResponse;
+    const { query, variables = {}, operationName } = options.request;
+    if (!query) return { errors: [{ message: 'empty fetch' }] } as GatewayGraphQLResponse;
+    const shape = fetchShapeOf(query);
+    const call: Call = { principal, query, variables, operationName: operationName ?? null };
+    const response = shape.kind === 'entities' ? await this.entities(shape, call) : await this.roots(shape.parts, call);
+    return response as GatewayGraphQLResponse;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.clients.values()].map((c) => c.close()));
+  }
+
+  private async roots(parts: RootPart[], call: Call): Promise<GraphQLResponseBody> {
+    const results = await Promise.all(parts.map((part) => this.rootPart(part, call)));
+    const data: Record<string, unknown> = {};
+    const errors: GraphQLErrorBody[] = [];
+    parts.forEach((part, i) => {
+      data[part.responseKey] = results[i]!.value;
+      errors.push(...results[i]!.errors);
+    });
+    return errors.length ? { data, errors } : { data };
+  }
+
+  private rootPart(part: RootPart, call: Call): Promise<PartResult> | PartResult {
+    switch (part.kind) {
+      case 'typename':
+        return { value: 'Query', errors: [] };
+      case 'connection':
+        return this.connection(part, call);
+      case 'byId':
+        return this.byId(part, call);
+      case 'principal':
+        return this.principalField(part, call);
+    }
+  }
+
+  private async connection(part: ConnectionPart, call: Call): Promise<PartResult> {
+    const first = evaluate(part.args.first, call.variables) ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isInteger(first) || (first as number) < 1 || (first as number) > MAX_PAGE_SIZE) {
+      return { value: null, errors: [badInput(`"first" must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${JSON.stringify(first)}`, part.responseKey)] };
+    }
+    const { nations, errors } = this.nationsAllowedBy(evaluate(part.args.filter, call.variables), part.responseKey);
+    const variables = pick(call.variables, part.variableNames);
+    const answers = await Promise.all(nations.map((nation) => this.ask(nation, part.query, variables, call)));
+    const pages: NationPage[] = [];
+    answers.forEach((answer, i) => {
+      const nation = nations[i]!;
+      if (answer instanceof SubgraphUnavailable) {
+        errors.push(unavailable(nation, answer.message, part.responseKey));
+        return;
+      }
+      const connection = answer.data?.[part.responseKey] as Record<string, unknown> | null | undefined;
+      if (connection) pages.push({ nation, connection, errors: tagged(answer.errors, nation) });
+      else errors.push(...tagged(answer.errors, nation));
+    });
+    const merged = mergeConnectionPages(part, pages, first as number);
+    return { value: merged.connection, errors: [...errors, ...merged.errors] };
+  }
+
+  private nationsAllowedBy(filter: unknown, responseKey: string): { nations: string[]; errors: GraphQLErrorBody[] } {
+    const wanted = (filter as { nations?: unknown } | null | undefined)?.nations;
+    if (!Array.isArray(wanted)) return { nations: this.nationCodes, errors: [] };
+    const unknown = wanted.filter((n) => !this.clients.has(n as string));
+    const errors = unknown.length ? [badInput(`filter.nations names nations that are not in the coalition: ${unknown.join(', ')}`, responseKey)] : [];
+    return { nations: this.nationCodes.filter((n) => wanted.includes(n)), errors };
+  }
+
+  private async byId(part: ByIdPart, call: Call): Promise<PartResult> {
+    const id = evaluate(part.idArg, call.variables);
+    const nation = typeof id === 'string' ? ownerOf(id) : undefined;
+    // An id naming no member nation cannot exist: "not found", like any other absent object.
+    if (!nation || !this.clients.has(nation)) return { value: null, errors: [] };
+    return this.single(nation, part, call);
+  }
+
+  private principalField(part: PrincipalPart, call: Call): Promise<PartResult> {
+    const home = this.clients.has(call.principal.nation) ? call.principal.nation : this.nationCodes[0]!;
+    return this.single(home, part, call);
+  }
+
+  private async single(nation: string, part: ByIdPart | PrincipalPart, call: Call): Promise<PartResult> {
+    const answer = await this.ask(nation, part.query, pick(call.variables, part.variableNames), call);
+    if (answer instanceof SubgraphUnavailable) return { value: null, errors: [unavailable(nation, answer.message, part.responseKey)] };
+    return { value: answer.data?.[part.responseKey] ?? null, errors: tagged(answer.errors, nation) };
+  }
+
+  /** Each representation goes to its owner; answers return in the order asked, gaps as null. */
+  private async entities(shape: EntitiesFetch, call: Call): Promise<GraphQLResponseBody> {
+    const representations = (call.variables[shape.representationsVariable] ?? []) as Array<{ id?: unknown }>;
+    const entities: unknown[] = representations.map(() => null);
+    const byNation = new Map<string, number[]>();
+    representations.forEach((rep, index) => {
+      const nation = typeof rep.id === 'string' ? ownerOf(rep.id) : undefined;
+      if (nation && this.clients.has(nation)) byNation.set(nation, [...(byNation.get(nation) ?? []), index]);
+    });
+    const errors: GraphQLErrorBody[] = [];
+    await Promise.all(
+      [...byNation].map(async ([nation, indexes]) => {
+        const subset = indexes.map((i) => representations[i]);
+        const answer = await this.ask(nation, call.query, { ...call.variables, [shape.representationsVariable]: subset }, call);
+        if (answer instanceof SubgraphUnavailable) {
+          errors.push(unavailable(nation, answer.message));
+          return;
+        }
+        const answered = (answer.data?._entities ?? []) as unknown[];
+        indexes.forEach((original, i) => (entities[original] = answered[i] ?? null));
+        for (const error of tagged(answer.errors, nation)) errors.push(remapEntityPath(error, indexes));
+      }),
+    );
+    return errors.length ? { data: { _entities: entities }, errors } : { data: { _entities: entities } };
+  }
+
+  private async ask(nation: string, query: string, variables: Variables, call: Call): Promise<GraphQLResponseBody | SubgraphUnavailable> {
+    const client = this.clients.get(nation)!;
+    try {
+      const assertion = await this.options.sign(call.principal, `sovgraph:${nation}`);
+      return await client.post({ query, variables, operationName: call.operationName }, { [ASSERTION_HEADER]: assertion });
+    } catch (error) {
+      if (error instanceof SubgraphUnavailable) return error;
+      throw error;
+    }
+  }
+}
+
+interface Call {
+  principal: Principal;
+  query: string;
+  variables: Variables;
+  operationName: string | null;
+}
+
+/** `FRA:indicator--<uuid>` is held by FRA. */
+export function ownerOf(globalId: string): string | undefined {
+  const colon = globalId.indexOf(':');
+  return colon === 3 ? globalId.slice(0, 3) : undefined;
+}
+
+function evaluate(node: ValueNode | undefined, variables: Variables): unknown {
+  return node ? valueFromASTUntyped(node, variables) : undefined;
+}
+
+function pick(variables: Variables, names: string[]): Variables {
+  const picked: Variables = {};
+  for (const name of names) if (name in variables) picked[name] = variables[name];
+  return picked;
+}
+
+function tagged(errors: GraphQLErrorBody[] | undefined, nation: string): GraphQLErrorBody[] {
+  if (!errors?.length) return [];
+  return errors.map((e) => ({ ...e, extensions: { nation, ...e.extensions } }));
+}
+
+function remapEntityPath(error: GraphQLErrorBody, indexes: number[]): GraphQLErrorBody {
+  const path = error.path;
+  if (!path || path[0] !== '_entities' || typeof path[1] !== 'number') return error;
+  const original = indexes[path[1]];
+  return original === undefined ? error : { ...error, path: ['_entities', original, ...path.slice(2)] };
+}
+
+function unavailable(nation: string, reason: string, responseKey?: string): GraphQLErrorBody {
+  return {
+    message: `Nation ${nation} is unavailable: ${reason}. Its data is missing from this answer.`,
+    ...(responseKey ? { path: [responseKey] } : {}),
+    extensions: { code: 'NATION_UNAVAILABLE', nation },
+  };
+}
+
+function badInput(message: string, responseKey: string): GraphQLErrorBody {
+  return { message, path: [responseKey], extensions: { code: 'BAD_USER_INPUT' } };
+}

@@ -1,0 +1,148 @@
+/**
+ * The coalition gateway: verifies the caller's national token, composes the supergraph from the
+ * subgraphs' own SDL, and serves it with the nations fan-out data source.
+ */
+import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { JWK } from 'jose';
+import { createAssertionSigner, type AssertionSigner, type Principal } from '../policies';
+import { createTokenVerifier, TokenRejected, type TrustStoreConfig } from './auth/trust-store';
+import { NationsDataSource, type FanoutContext, type NationEndpoint } from './fanout/nations-source';
+import { AssertedSubgraphSource } from './fanout/subgraph-source';
+import { SubgraphClient, SubgraphUnavailable } from './fanout/subgraph-client';
+import { composeSupergraph, type SubgraphSdl } from './supergraph/compose';
+import { NATIONS_SUBGRAPH, NATION_LINKS_SUBGRAPH } from './supergraph/nation-views';
+import { createHttpServer, sendJson } from './http-adapter';
+import { ASSERTION_HEADER } from '../policies';
+
+export interface GatewayConfig {
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+  nations: NationEndpoint[];
+  /** Other subgraphs composed beside the nations (the reference subgraph, …). */
+  subgraphs: { name: string; url: string }[];
+  trustStore: TrustStoreConfig;
+  /** The gateway's own key for signing principal assertions. */
+  assertionPrivateJwk: JWK;
+  /** Per-nation deadline in ms (default 3000). */
+  nationTimeoutMs?: number;
+  /** How long to wait at start for at least one nation to serve its SDL (default 30 s). */
+  startupWaitMs?: number;
+}
+
+export interface RunningGateway {
+  url: string;
+  /** Nations whose SDL differed from the contract and were left out. */
+  refusedNations: string[];
+  stop(): Promise<void>;
+}
+
+export interface GatewayContext extends FanoutContext {
+  principal: Principal;
+}
+
+/** The gateway's own identity when it reads subgraph schemas: it sees no data (user-assigned code XGW). */
+const SCHEMA_READER: Principal = { subject: 'sovgraph-gateway', nation: 'XGW', clearance: 'UNCLASSIFIED', roles: ['schema-reader'], communities: [] };
+
+export async function startGateway(config: GatewayConfig): Promise<RunningGateway> {
+  const timeoutMs = config.nationTimeoutMs ?? 3000;
+  const sign = await createAssertionSigner({ privateJwk: config.assertionPrivateJwk });
+  const { contract, nations, refusedNations } = await readNationContract(config, sign);
+  const others = await Promise.all(config.subgraphs.map((s) => readSdl(s.name, s.url, sign, timeoutMs)));
+  const supergraphSdl = composeSupergraph(contract, others);
+
+  const nationsSource = new NationsDataSource({ nations, sign, timeoutMs });
+  const otherSources = new Map(config.subgraphs.map((s) => [s.name, new AssertedSubgraphSource(s.name, s.url, sign, timeoutMs)]));
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    buildService: ({ name }) => {
+      if (name === NATIONS_SUBGRAPH || name === NATION_LINKS_SUBGRAPH) return nationsSource;
+      const source = otherSources.get(name);
+      if (!source) throw new Error(`no data source for subgraph ${name}`);
+      return source;
+    },
+  });
+  const server = new ApolloServer<GatewayContext>({
+    gateway,
+    plugins: [ApolloServerPluginLandingPageDisabled()],
+    includeStacktraceInErrorResponses: false,
+  });
+  await server.start();
+
+  const verifyToken = createTokenVerifier(config.trustStore);
+  const http = createHttpServer<GatewayContext>(
+    {
+      server,
+      async context(req, res) {
+        try {
+          return { principal: await verifyToken(bearerToken(req)) };
+        } catch (error) {
+          if (!(error instanceof TokenRejected)) throw error;
+          res.setHeader('www-authenticate', 'Bearer');
+          sendJson(res, 401, { errors: [{ message: error.message, extensions: { code: 'UNAUTHENTICATED' } }] });
+          return undefined;
+        }
+      },
+    },
+    {
+      '/health': (_req, res) => sendJson(res, 200, { status: 'ok', nations: nations.map((n) => n.nation), refusedNations }),
+    },
+  );
+  await new Promise<void>((resolve) => http.listen(config.port, config.host ?? '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  return {
+    url: `http://${config.host ?? '127.0.0.1'}:${port}/graphql`,
+    refusedNations,
+    async stop() {
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeAllConnections();
+      await server.stop();
+      await nationsSource.close();
+      await Promise.all([...otherSources.values()].map((s) => s.close()));
+    },
+  };
+}
+
+function bearerToken(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  const match = header?.match(/^Bearer\s+(\S+)$/i);
+  return match?.[1];
+}
+
+/**
+ * Every nation must serve the same contract. The first answer sets it; a nation serving anything
+ * else is refused (left out of the coalition) rather than allowed to drift. Nations that do not
+ * answer yet stay in: their data source reports them unavailable until they do.
+ */
+async function readNationContract(config: GatewayConfig, sign: AssertionSigner) {
+  const deadline = Date.now() + (config.startupWaitMs ?? 30_000);
+  for (;;) {
+    const answers = await Promise.all(
+      config.nations.map(async (n) => ({ ...n, sdl: await readSdl(n.nation, n.url, sign, 3000, `sovgraph:${n.nation}`).then((s) => s.sdl, () => undefined) })),
+    );
+    const contract = answers.find((a) => a.sdl)?.sdl;
+    if (contract) {
+      const refusedNations = answers.filter((a) => a.sdl && a.sdl !== contract).map((a) => a.nation);
+      for (const nation of refusedNations) console.error(`[gateway] nation ${nation} serves a schema that differs from the contract: left out`);
+      return { contract, nations: config.nations.filter((n) => !refusedNations.includes(n.nation)), refusedNations };
+    }
+    if (Date.now() > deadline) throw new Error(`no nation served its schema within ${config.startupWaitMs ?? 30_000} ms: ${config.nations.map((n) => n.url).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function readSdl(name: string, url: string, sign: AssertionSigner, timeoutMs: number, audience = `sovgraph:${name}`): Promise<SubgraphSdl> {
+  const client = new SubgraphClient(url, timeoutMs);
+  try {
+    const answer = await client.post({ query: '{ _service { sdl } }' }, { [ASSERTION_HEADER]: await sign(SCHEMA_READER, audience) });
+    const sdl = (answer.data?._service as { sdl?: string } | undefined)?.sdl;
+    if (!sdl) throw new SubgraphUnavailable(`no SDL: ${answer.errors?.map((e) => e.message).join('; ') ?? 'empty answer'}`);
+    return { name, url, sdl };
+  } finally {
+    await client.close();
+  }
+}
