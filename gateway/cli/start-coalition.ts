@@ -1,0 +1,45 @@
+/**
+ * `npm start`: the whole demo coalition on embedded defaults — five nations over their own PGlite
+ * silos (seeded from generated STIX bundles on first start), the reference subgraph, the gateway.
+ */
+import { resolve } from 'node:path';
+import { launchCoalition } from '../demo/launch';
+import { DEFAULT_GATEWAY_PORT, DEMO_NATIONS } from '../demo/coalition';
+
+const dataDir = resolve(process.env.SOVGRAPH_DATA ?? '.data');
+const gatewayPort = Number(process.env.PORT ?? DEFAULT_GATEWAY_PORT);
+const seedSize = Number(process.env.SOVGRAPH_SEED_SIZE ?? 300);
+const started = Date.now();
+
+const coalition = await launchCoalition({ dataDir, gatewayPort, seedSize, log: (line) => console.log(`  ${line}`) }).catch((error: Error) => {
+  console.error(`sovgraph could not start: ${error.message}`);
+  process.exit(1);
+});
+
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+console.log(`
+sovgraph is up in ${seconds} s: ${DEMO_NATIONS.join(', ')} + reference subgraph.
+
+  GraphQL endpoint   ${coalition.gateway.url}
+  health             ${coalition.gateway.url.replace('/graphql', '/health')}
+  data and keys      ${dataDir}
+
+Get a token (a German analyst with SECRET clearance in NATO and the EU):
+  TOKEN=$(npm run -s token -- --nation DEU --clearance SECRET --roles analyst --communities NATO,EU)
+
+Ask every nation at once:
+  curl -s ${coalition.gateway.url} -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
+    -d '{"query":"{ indicators(first: 5) { edges { node { id nation pattern techniques { id name } } } pageInfo { hasNextPage endCursor } } }"}'
+
+Ctrl-C stops everything.
+`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping the coalition…');
+    coalition.stop().then(() => process.exit(0), () => process.exit(1));
+  });
+}

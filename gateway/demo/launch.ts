@@ -1,0 +1,168 @@
+/**
+ * Brings a whole coalition up as real processes: each nation's subgraph over its own silo, the
+ * reference subgraph, then the gateway. Used by `npm start` and by the integration tests (which
+ * pass port 0 everywhere and a temporary data directory).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startGateway, type RunningGateway } from '../server';
+import { DEFAULT_FIRST_NATION_PORT, DEFAULT_GATEWAY_PORT, DEFAULT_REFERENCE_PORT, DEMO_NATIONS } from './coalition';
+import { ensureDemoKeys, type DemoKeys } from './keys';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** Subgraphs and tools run as their own Node processes, TypeScript loaded by tsx. */
+const NODE_WITH_TSX = [process.execPath, '--import', 'tsx'] as const;
+
+export interface LaunchOptions {
+  dataDir: string;
+  nations?: readonly string[];
+  /** 0 everywhere picks free ports (tests). */
+  gatewayPort?: number;
+  referencePort?: number;
+  firstNationPort?: number;
+  /** Objects per nation in the generated seed (only when a silo has not been seeded yet). */
+  seedSize?: number;
+  nationTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningNation {
+  nation: string;
+  url: string;
+  child: ChildProcess;
+}
+
+export interface RunningCoalition {
+  gateway: RunningGateway;
+  nations: RunningNation[];
+  reference: { url: string; child: ChildProcess };
+  keys: DemoKeys;
+  /** Stops one nation's subgraph (to show what the coalition does without it). */
+  stopNation(nation: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function launchCoalition(options: LaunchOptions): Promise<RunningCoalition> {
+  const log = options.log ?? (() => {});
+  const nations = options.nations ?? DEMO_NATIONS;
+  const dataDir = resolve(options.dataDir);
+  const keys = await ensureDemoKeys(dataDir, nations);
+  const children: ChildProcess[] = [];
+  try {
+    await seedSilosOnce(dataDir, nations, options.seedSize ?? 300, log);
+    const portOf = (i: number) => (options.firstNationPort === 0 ? 0 : (options.firstNationPort ?? DEFAULT_FIRST_NATION_PORT) + i);
+    const referencePort = options.referencePort ?? DEFAULT_REFERENCE_PORT;
+    const [reference, ...running] = await Promise.all([
+      spawnSubgraph('reference', ['subgraphs/cli/reference.ts', '--port', String(referencePort), '--gateway-key', keys.gatewayPublicKeyFile], children, log),
+      ...nations.map((nation, i) =>
+        spawnSubgraph(nation, ['subgraphs/cli/nation.ts', '--nation', nation, '--port', String(portOf(i)), '--data', siloDir(dataDir, nation), '--gateway-key', keys.gatewayPublicKeyFile], children, log),
+      ),
+    ]);
+    const runningNations = running.map((r, i) => ({ nation: nations[i]!, ...r }));
+    const gateway = await startGateway({
+      port: options.gatewayPort ?? DEFAULT_GATEWAY_PORT,
+      nations: runningNations.map(({ nation, url }) => ({ nation, url })),
+      subgraphs: [{ name: 'reference', url: reference!.url }],
+      trustStore: keys.trustStore,
+      assertionPrivateJwk: keys.gatewayPrivateJwk,
+      nationTimeoutMs: options.nationTimeoutMs,
+    });
+    return {
+      gateway,
+      nations: runningNations,
+      reference: reference!,
+      keys,
+      async stopNation(nation) {
+        const running = runningNations.find((n) => n.nation === nation);
+        if (running) await stopChild(running.child);
+      },
+      async stop() {
+        await gateway.stop();
+        await Promise.all(children.map(stopChild));
+      },
+    };
+  } catch (error) {
+    await Promise.all(children.map(stopChild));
+    throw error;
+  }
+}
+
+export function siloDir(dataDir: string, nation: string): string {
+  return join(dataDir, 'silos', nation);
+}
+
+/** Generates the demo's STIX bundles and imports them through the same `import` a nation operator uses. */
+async function seedSilosOnce(dataDir: string, nations: readonly string[], size: number, log: (line: string) => void): Promise<void> {
+  const pending = nations.filter((nation) => !existsSync(seededMarker(dataDir, nation)));
+  if (!pending.length) return;
+  const seedDir = join(dataDir, 'seed');
+  mkdirSync(seedDir, { recursive: true });
+  log(`generating STIX 2.1 seed bundles (${size} objects a nation) in ${seedDir}`);
+  await runToEnd(['subgraphs/cli/seed.ts', '--out', seedDir, '--size', String(size), '--nations', nations.join(',')]);
+  await Promise.all(
+    pending.map(async (nation) => {
+      const report = await runToEnd(['subgraphs/cli/stix.ts', 'import', '--nation', nation, '--data', siloDir(dataDir, nation), join(seedDir, `${nation}.json`)]);
+      writeFileSync(seededMarker(dataDir, nation), report);
+      log(`imported ${nation}'s seed bundle`);
+    }),
+  );
+}
+
+function seededMarker(dataDir: string, nation: string): string {
+  return join(dataDir, 'silos', `${nation}.seeded.json`);
+}
+
+function runToEnd(args: string[]): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(NODE_WITH_TSX[0], [...NODE_WITH_TSX.slice(1), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolvePromise(out) : reject(new Error(`${args.join(' ')} exited with ${code}:\n${err || out}`))));
+  });
+}
+
+/** Starts a subgraph process and resolves with the URL it prints once it listens. */
+function spawnSubgraph(name: string, args: string[], children: ChildProcess[], log: (line: string) => void): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(NODE_WITH_TSX[0], [...NODE_WITH_TSX.slice(1), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  return new Promise((resolvePromise, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s:\n${output}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const url = output.match(/https?:\/\/[\w.:[\]-]+\/graphql/)?.[0];
+      if (url) {
+        clearTimeout(timer);
+        child.stdout!.off('data', onData);
+        log(`${name} subgraph at ${url}`);
+        resolvePromise({ url, child });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      for (const line of chunk.toString().split('\n')) if (line.trim()) log(`[${name}] ${line}`);
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code} before it listened:\n${output}`));
+    });
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolvePromise) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolvePromise();
+    });
+    child.kill('SIGTERM');
+  });
+}
