@@ -1,0 +1,57 @@
+/**
+ * A real coalition for a test file: every subgraph its own process on a free loopback port, a
+ * temporary data directory, torn down afterwards.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launchCoalition, type RunningCoalition } from '../../gateway/demo/launch';
+import { mintToken, type TokenRequest } from '../../gateway/demo/tokens';
+
+export interface TestCoalition {
+  coalition: RunningCoalition;
+  dataDir: string;
+  token(request: TokenRequest): Promise<string>;
+  /** POSTs to the gateway; returns the HTTP status and the parsed GraphQL body. */
+  ask(token: string | undefined, query: string, variables?: Record<string, unknown>): Promise<GraphQLAnswer>;
+  stop(): Promise<void>;
+}
+
+export interface GraphQLAnswer {
+  status: number;
+  data?: any;
+  errors?: Array<{ message: string; path?: (string | number)[]; extensions?: Record<string, any> }>;
+  extensions?: Record<string, any>;
+}
+
+export async function startTestCoalition(options: { seedSize?: number; nationTimeoutMs?: number; nations?: string[] } = {}): Promise<TestCoalition> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sovgraph-test-'));
+  const coalition = await launchCoalition({
+    dataDir,
+    gatewayPort: 0,
+    referencePort: 0,
+    firstNationPort: 0,
+    seedSize: options.seedSize ?? 120,
+    nationTimeoutMs: options.nationTimeoutMs ?? 1500,
+    nations: options.nations,
+  });
+  return {
+    coalition,
+    dataDir,
+    token: (request) => mintToken(coalition.keys.idpPrivateJwks[request.nation]!, request),
+    ask: (token, query, variables) => postGraphQL(coalition.gateway.url, query, variables, token ? { authorization: `Bearer ${token}` } : {}),
+    async stop() {
+      await coalition.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function postGraphQL(url: string, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<GraphQLAnswer> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, ...((await response.json()) as object) };
+}
