@@ -13,7 +13,15 @@ const config: CodegenConfig = {
         avoidOptionals: { field: true, inputValue: false, object: false, defaultValue: false },
         maybeValue: 'T | null',
         contextType: '../kit/context#NationContext',
-        mappers: {},
+        // Resolvers of nation-owned types receive silo rows (or references to another nation's
+        // objects), not the GraphQL shapes: the parent types must say so.
+        mappers: {
+          Indicator: '../kit/references#NationObjectParent',
+          Sighting: '../kit/references#NationObjectParent',
+          Incident: '../kit/references#NationObjectParent',
+          ThreatActor: '../kit/references#NationObjectParent',
+          SightingLocation: '../silo#ObjectRow',
+        },
         scalars: { ID: 'string' },
       },
     },

@@ -1,0 +1,210 @@
+/**
+ * Resolvers for the whole contract, over one nation's silo. Fields read the imported STIX
+ * document; every reference goes through the request's loaders. A reference to an object another
+ * nation holds resolves to its id only: the gateway fetches the rest from the owner.
+ */
+import { GraphQLError } from 'graphql';
+import type { ObjectRow } from '../silo';
+import type { AttackPattern, Resolvers, Vulnerability } from '../contract/types.generated';
+import type { NationContext } from './context';
+import { loadLinks } from './loaders';
+import { pageRequestOf, type ConnectionArgs } from './page-args';
+import { foreignReference, isForeign, nationOfId, stixIdOf, stixTypeOfId, type ForeignReference, type NationObjectParent } from './references';
+import { cveOf, integer, killChainPhasesOf, markingOf, observableOf, sourceOf, text, texts } from './stix-fields';
+
+/** The STIX types behind each contract type. */
+const INDICATOR = ['indicator'];
+const SIGHTING = ['sighting'];
+const INCIDENT = ['incident'];
+const THREAT_ACTOR = ['threat-actor', 'intrusion-set'];
+const PLACE = ['identity', 'location'];
+
+const TYPENAME_OF_STIX_TYPE: Record<string, 'Indicator' | 'Sighting' | 'Incident' | 'ThreatActor'> = {
+  indicator: 'Indicator',
+  sighting: 'Sighting',
+  incident: 'Incident',
+  'threat-actor': 'ThreatActor',
+  'intrusion-set': 'ThreatActor',
+};
+
+export const resolvers: Resolvers = {
+  Query: {
+    indicators: (_root, args, ctx) => connection(ctx, INDICATOR, args),
+    incidents: (_root, args, ctx) => connection(ctx, INCIDENT, args),
+    sightings: (_root, args, ctx) => connection(ctx, SIGHTING, args),
+    threatActors: (_root, args, ctx) => connection(ctx, THREAT_ACTOR, args),
+    indicator: (_root, { id }, ctx) => loadHeldObject(ctx, id, INDICATOR),
+    incident: (_root, { id }, ctx) => loadHeldObject(ctx, id, INCIDENT),
+    sighting: (_root, { id }, ctx) => loadHeldObject(ctx, id, SIGHTING),
+    threatActor: (_root, { id }, ctx) => loadHeldObject(ctx, id, THREAT_ACTOR),
+    me: (_root, _args, ctx) => ctx.principal,
+  },
+
+  NationObject: {
+    __resolveType: (parent) => TYPENAME_OF_STIX_TYPE[isForeign(parent) ? stixTypeOfId(parent.id) : parent.type] ?? null,
+  },
+
+  Indicator: {
+    // Reference resolvers stay async: a synchronous throw would null the whole _entities batch.
+    __resolveReference: async (reference, ctx) => loadHeldObject(ctx, reference.id, INDICATOR),
+    ...nationObjectFields(),
+    name: docText('name'),
+    description: docText('description'),
+    pattern: docText('pattern'),
+    patternType: docText('pattern_type'),
+    indicatorTypes: held((row) => texts(row.doc, 'indicator_types')),
+    observable: held((row) => observableOf(text(row.doc, 'pattern'))),
+    validFrom: docText('valid_from'),
+    validUntil: docText('valid_until'),
+    confidence: held((row) => integer(row.doc, 'confidence')),
+    killChainPhases: held((row) => killChainPhasesOf(row.doc)),
+    techniques: held(techniquesOf),
+    source: held((row) => sourceOf(row.doc)),
+    sightings: followHeld('linksTo', ['sighting-of'], SIGHTING),
+  },
+
+  Sighting: {
+    __resolveReference: async (reference, ctx) => loadHeldObject(ctx, reference.id, SIGHTING),
+    ...nationObjectFields(),
+    sightingOf: async (parent, _args, ctx) => (await follow(parent, ctx, 'linksFrom', ['sighting-of'], INDICATOR))?.[0] ?? null,
+    count: held((row) => integer(row.doc, 'count')),
+    firstSeen: docText('first_seen'),
+    lastSeen: docText('last_seen'),
+    whereSighted: followHeld('linksFrom', ['where-sighted'], PLACE),
+  },
+
+  SightingLocation: {
+    name: (row) => text(row.doc, 'name'),
+    kind: (row) => (row.type === 'location' ? 'location' : text(row.doc, 'identity_class')),
+    country: (row, _args, ctx) => countryOf(row, ctx),
+  },
+
+  Incident: {
+    __resolveReference: async (reference, ctx) => loadHeldObject(ctx, reference.id, INCIDENT),
+    ...nationObjectFields(),
+    name: docText('name'),
+    description: docText('description'),
+    severity: docText('x_sovgraph_severity'),
+    sector: docText('x_sovgraph_sector'),
+    firstSeen: docText('x_sovgraph_first_seen'),
+    victim: async (parent, _args, ctx) => {
+      const victims = await followHeldRows(parent, ctx, 'linksFrom', ['targets'], ['identity']);
+      return victims?.[0] ? text(victims[0].doc, 'name') : null;
+    },
+    indicators: (parent, _args, ctx) => follow(parent, ctx, 'linksTo', ['indicates'], INDICATOR),
+    techniques: held(techniquesOf),
+    vulnerabilities: async (parent, _args, ctx) => {
+      const vulnerabilities = await followHeldRows(parent, ctx, 'linksFrom', ['related-to', 'targets'], ['vulnerability']);
+      return vulnerabilities && distinctCves(vulnerabilities);
+    },
+    attributedTo: (parent, _args, ctx) => follow(parent, ctx, 'linksFrom', ['attributed-to'], THREAT_ACTOR),
+  },
+
+  ThreatActor: {
+    __resolveReference: async (reference, ctx) => loadHeldObject(ctx, reference.id, THREAT_ACTOR),
+    ...nationObjectFields(),
+    name: docText('name'),
+    description: docText('description'),
+    aliases: held((row) => texts(row.doc, 'aliases')),
+    motivation: docText('primary_motivation'),
+    sophistication: docText('sophistication'),
+    incidents: followHeld('linksTo', ['attributed-to'], INCIDENT),
+  },
+};
+
+/** One page of a connection, its rows remembered by the loaders for the fields below them. */
+async function connection(ctx: NationContext, types: readonly string[], args: ConnectionArgs) {
+  const request = pageRequestOf(args, types, ctx.nation);
+  if (!request) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
+  const { rows, hasNextPage } = await ctx.silo.page(request);
+  for (const row of rows) ctx.loaders.objects.prime(row.id, row);
+  return {
+    edges: rows.map((row) => ({ cursor: row.cursor, node: row })),
+    pageInfo: { hasNextPage, endCursor: rows.length ? rows[rows.length - 1]!.cursor : null },
+  };
+}
+
+/** An object of one of `types` held by this silo; null when absent, invisible, of another type, or another nation's. */
+async function loadHeldObject(ctx: NationContext, id: string, types: readonly string[]): Promise<ObjectRow | null> {
+  if (nationOfId(id) !== ctx.nation) return null;
+  const row = await ctx.loaders.objects.load(id);
+  return row && types.includes(row.type) ? row : null;
+}
+
+/** What every nation-owned type answers the same way. */
+function nationObjectFields() {
+  return {
+    stixId: (parent: NationObjectParent) => (isForeign(parent) ? stixIdOf(parent.id) : parent.stix_id),
+    created: held((row) => isoTimestamp(row.created)),
+    modified: held((row) => isoTimestamp(row.modified)),
+    marking: (parent: NationObjectParent) => {
+      if (isForeign(parent)) throw heldElsewhere(parent);
+      return markingOf(parent);
+    },
+  };
+}
+
+/** PostgreSQL's `2025-01-06T08:00:00+00:00` as STIX writes timestamps: UTC, milliseconds, `Z`. */
+function isoTimestamp(value: string): string {
+  return new Date(value).toISOString();
+}
+
+function heldElsewhere(reference: ForeignReference): GraphQLError {
+  return new GraphQLError(`${reference.id} is held by ${reference.nation}: only its id is known here, ask the gateway for the rest`, {
+    extensions: { code: 'HELD_BY_ANOTHER_NATION', nation: reference.nation },
+  });
+}
+
+/** A field only a held object can answer: null on a reference to another nation's object. */
+function held<T>(read: (row: ObjectRow) => T) {
+  return (parent: NationObjectParent): T | null => (isForeign(parent) ? null : read(parent));
+}
+
+function docText(key: string) {
+  return held((row) => text(row.doc, key));
+}
+
+function techniquesOf(row: ObjectRow): AttackPattern[] {
+  // Technique ids are a column of the row already loaded: no reference to follow, no query.
+  return row.technique_ids.map((id) => ({ id }));
+}
+
+type Direction = 'linksFrom' | 'linksTo';
+
+/**
+ * The objects a `@crossNation` field points at: held objects of `types` as rows, other nations'
+ * objects (when their id names one of `types`) as references. Null on a foreign parent.
+ */
+async function follow(parent: NationObjectParent, ctx: NationContext, direction: Direction, kinds: readonly string[], types: readonly string[]): Promise<NationObjectParent[] | null> {
+  if (isForeign(parent)) return null;
+  const linked = await loadLinks(ctx.loaders[direction], parent.id, kinds);
+  return linked.flatMap(({ farId, far }): NationObjectParent[] => {
+    if (far) return types.includes(far.type) ? [far] : [];
+    return types.includes(stixTypeOfId(farId)) ? [foreignReference(farId)] : [];
+  });
+}
+
+/** The held objects of `types` a field points at (references to other nations' objects are not its business). */
+async function followHeldRows(parent: NationObjectParent, ctx: NationContext, direction: Direction, kinds: readonly string[], types: readonly string[]): Promise<ObjectRow[] | null> {
+  if (isForeign(parent)) return null;
+  const linked = await loadLinks(ctx.loaders[direction], parent.id, kinds);
+  return linked.flatMap(({ far }) => (far && types.includes(far.type) ? [far] : []));
+}
+
+function followHeld(direction: Direction, kinds: readonly string[], types: readonly string[]) {
+  return (parent: NationObjectParent, _args: unknown, ctx: NationContext) => followHeldRows(parent, ctx, direction, kinds, types);
+}
+
+function distinctCves(vulnerabilities: ObjectRow[]): Vulnerability[] {
+  const cves = new Set(vulnerabilities.map((v) => cveOf(v.doc)).filter((cve): cve is string => cve !== null));
+  return [...cves].map((cve) => ({ cve }));
+}
+
+/** A location names its country; an identity says it (`x_sovgraph_country`) or is located at a location that does. */
+async function countryOf(row: ObjectRow, ctx: NationContext): Promise<string | null> {
+  if (row.type === 'location') return text(row.doc, 'country');
+  const declared = text(row.doc, 'x_sovgraph_country');
+  if (declared) return declared;
+  const places = await followHeldRows(row, ctx, 'linksFrom', ['located-at'], ['location']);
+  return places?.map((place) => text(place.doc, 'country')).find((country) => country !== null) ?? null;
+}
