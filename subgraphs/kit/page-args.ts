@@ -25,7 +25,7 @@ export function pageRequestOf(args: ConnectionArgs, types: readonly string[], na
   if (args.after != null) request.after = cursorOf(args.after);
   const filter = args.filter;
   if (!filter) return request;
-  if (filter.nations != null && !filter.nations.includes(nation)) return undefined;
+  if (filter.nations != null && !filter.nations.some((named) => named.toUpperCase() === nation)) return undefined;
   if (filter.since != null) request.since = timestampOf('filter.since', filter.since);
   if (filter.until != null) request.until = timestampOf('filter.until', filter.until);
   if (filter.technique != null) request.technique = techniqueOf(filter.technique);

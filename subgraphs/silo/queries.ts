@@ -129,6 +129,7 @@ export function createSiloReader(db: SiloQueryable, scope: ReadScope): SiloReade
  */
 const OBJECT_FIELDS = ['id', 'stix_id', 'type', 'nation', 'created', 'modified', 'classification', 'tlp', 'releasable_to', 'caveats', 'granular', 'technique_ids', 'doc'] as const;
 
+/** A row as `json_build_array(OBJECT_FIELDS)` sends it: same order. */
 type ObjectTuple = [string, string, string, string, string, string, number, number, string[], string[], unknown, string[], StixDoc];
 
 function objectFields(alias: string): string {

@@ -122,7 +122,7 @@ describe('a nation operator serves its own silo through the coalition contract',
   it('a filter on nations that leaves this nation out gets an empty page; one that names it gets the data', async () => {
     const excluded = dataOf(await ask('{ indicators(filter: { nations: ["DEU", "EST"] }) { edges { node { id } } pageInfo { hasNextPage endCursor } } }'));
     expect(excluded.indicators).toEqual({ edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
-    const included = dataOf(await ask('{ indicators(first: 5, filter: { nations: ["DEU", "FRA"] }) { edges { node { nation } } pageInfo { hasNextPage } } }'));
+    const included = dataOf(await ask('{ indicators(first: 5, filter: { nations: ["DEU", "fra"] }) { edges { node { nation } } pageInfo { hasNextPage } } }'));
     expect(included.indicators.edges).toHaveLength(5);
     expect(included.indicators.pageInfo.hasNextPage).toBe(true);
   });
@@ -244,6 +244,21 @@ describe('a nation operator serves its own silo through the coalition contract',
       expect(answer.errors?.[0]?.extensions?.code, label).toBe('UNAUTHENTICATED');
       expect(answer.errors?.[0]?.message, label).toMatch(why);
       expect(answer.errors?.[0]?.message, label).toContain(ASSERTION_HEADER);
+    }
+  });
+
+  it('an unexpected failure in the silo reaches the caller as an internal error naming the nation, never as SQL', async () => {
+    // Hide a table for the length of one request: the statement that needs it fails.
+    await subgraph.db.query('ALTER TABLE stix_link RENAME TO stix_link_hidden');
+    try {
+      const answer = await ask(`{ sightings(filter: { sightingOf: "FRA:indicator--x" }) { edges { node { id } } } }`);
+      expect(answer.errors?.length).toBeGreaterThan(0);
+      for (const error of answer.errors ?? []) {
+        expect(error).toMatchObject({ message: 'internal error in the FRA subgraph', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+        expect(JSON.stringify(error)).not.toMatch(/stix_link|relation|SELECT/);
+      }
+    } finally {
+      await subgraph.db.query('ALTER TABLE stix_link_hidden RENAME TO stix_link');
     }
   });
 
