@@ -8,7 +8,7 @@
  * rule looks at), so a warm decision costs a string key and a map lookup.
  */
 import { checkBaseline, type BaselineResult } from './baseline';
-import { classificationRank, combineMarkings, tlpRank, type Marking } from './markings';
+import { classificationRank, combineMarkings, isClassification, isTlp, tlpRank, type Marking } from './markings';
 import type { Principal } from './principal';
 import { restrictiveness, type Effect, type FieldValueCondition, type Rule, type RuleFile } from './rule-schema';
 import type { TransformName } from './transforms';
@@ -86,6 +86,9 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
     }
     if (!object.marking) return { effect: 'deny', reason: 'marking:none', baseline: undefined, rules: [] };
     const fieldMarking = object.fieldMarkings?.[field];
+    if (!wellFormed(object.marking) || (fieldMarking && !wellFormed(fieldMarking)) || !isClassification(principal.clearance)) {
+      return { effect: 'deny', reason: 'marking:unknown-level', baseline: undefined, rules: [] };
+    }
     const marking = fieldMarking ? combineMarkings(object.marking, fieldMarking) : object.marking;
     const baseline = checkBaseline(principal, object.owner, marking, options.communities);
     if (!baseline.passed) {
@@ -169,10 +172,16 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
   return {
     decide,
     explain,
-    objectVisible: (principal, object) => object.marking !== undefined && checkBaseline(principal, object.owner, object.marking, options.communities).passed,
+    objectVisible: (principal, object) =>
+      object.marking !== undefined && wellFormed(object.marking) && isClassification(principal.clearance) && checkBaseline(principal, object.owner, object.marking, options.communities).passed,
     versions: Object.fromEntries(options.files.map((f) => [f.nation, f.version])),
     stats,
   };
+}
+
+/** A level the vocabulary does not know cannot be compared: such a marking decides nothing but deny. */
+function wellFormed(marking: Marking): boolean {
+  return isClassification(marking.classification) && isTlp(marking.tlp) && Array.isArray(marking.releasableTo) && Array.isArray(marking.caveats);
 }
 
 function candidatesOf(file: CompiledFile | undefined, type: string, field: string): Rule[] {

@@ -32,14 +32,13 @@ export function parseRuleFile(text: string, file: string): RuleFile {
   if (doc.errors.length) {
     throw new RuleFileError(doc.errors.map((e) => ({ file, line: lines.linePos(e.pos[0]).line, message: `YAML: ${e.message.split('\n')[0]}` })));
   }
-  const parsed = ruleFileSchema.safeParse(doc.toJS());
-  if (parsed.success) {
-    assertUniqueIds(parsed.data, file, doc.contents, lines);
-    return parsed.data;
-  }
   const data = doc.toJS() as { rules?: Array<{ id?: unknown }> } | null;
-  throw new RuleFileError(
-    parsed.error.issues.map((issue) => {
+  const parsed = ruleFileSchema.safeParse(data);
+  const duplicates = duplicateIds(data, file, doc.contents, lines);
+  if (parsed.success && !duplicates.length) return parsed.data;
+  throw new RuleFileError([
+    ...duplicates,
+    ...(parsed.success ? [] : parsed.error.issues).map((issue) => {
       const path = issue.path as (string | number)[];
       const ruleIndex = path[0] === 'rules' && typeof path[1] === 'number' ? path[1] : undefined;
       const ruleId = ruleIndex !== undefined ? data?.rules?.[ruleIndex]?.id : undefined;
@@ -50,17 +49,19 @@ export function parseRuleFile(text: string, file: string): RuleFile {
         message: `${path.length ? `${path.join('.')}: ` : ''}${issue.message}`,
       };
     }),
-  );
+  ].sort((a, b) => a.line - b.line));
 }
 
-function assertUniqueIds(file: RuleFile, name: string, root: unknown, lines: LineCounter): void {
+function duplicateIds(data: { rules?: Array<{ id?: unknown }> } | null, name: string, root: unknown, lines: LineCounter): RuleFileIssue[] {
   const seen = new Set<string>();
   const issues: RuleFileIssue[] = [];
-  file.rules.forEach((rule, index) => {
-    if (seen.has(rule.id)) issues.push({ file: name, line: lineOf(root, ['rules', index, 'id'], lines), rule: rule.id, message: 'rule id used twice in this file' });
-    seen.add(rule.id);
+  (Array.isArray(data?.rules) ? data.rules : []).forEach((rule, index) => {
+    const id = rule?.id;
+    if (typeof id !== 'string') return;
+    if (seen.has(id)) issues.push({ file: name, line: lineOf(root, ['rules', index, 'id'], lines), rule: id, message: 'rule id used twice in this file' });
+    seen.add(id);
   });
-  if (issues.length) throw new RuleFileError(issues);
+  return issues;
 }
 
 /** The line of the deepest node the path still reaches (a missing key points at its parent). */
