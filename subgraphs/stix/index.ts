@@ -1,0 +1,43 @@
+/**
+ * STIX 2.1 in and out of a nation's silo: import, export, and the marking vocabulary (TLP definitions,
+ * sovgraph's marking and ref-owners extensions) that the seed generator and the subgraphs share.
+ */
+export { importBundle, globalId, canonicalJson, EXPOSED_TYPES, StixImportError, type ImportOptions, type ImportReport, type RejectedObject, type TypeCounts } from './import';
+export { exportBundle, bundleJsonChunks, type ExportOptions } from './export';
+export {
+  TLP2_EXTENSION_ID,
+  TLP2_MARKING_IDS,
+  TLP1_MARKING_IDS,
+  SOVGRAPH_IDENTITY,
+  SOVGRAPH_IDENTITY_ID,
+  SOVGRAPH_MARKING_EXTENSION,
+  SOVGRAPH_MARKING_EXTENSION_ID,
+  SOVGRAPH_REF_OWNERS_EXTENSION,
+  SOVGRAPH_REF_OWNERS_EXTENSION_ID,
+  SOVGRAPH_DEFINITIONS_CREATED,
+  MarkingError,
+  combineParts,
+  defaultMarkingFor,
+  fillMarking,
+  markingDefinitionsFor,
+  markingRefsFor,
+  readMarkingDefinition,
+  refOwnersExtension,
+  refOwnersOf,
+  resolveGranularMarkings,
+  resolveObjectMarking,
+  sovgraphDefinitionObjects,
+  sovgraphMarkingDefinition,
+  tlp1MarkingDefinition,
+  tlpMarkingDefinition,
+  uuidv5,
+  wellKnownMarkingDefinition,
+  wellKnownTlp,
+  type Bundle,
+  type GranularMarking,
+  type MarkingLookup,
+  type MarkingPart,
+  type ResolvedMarking,
+  type StixObject,
+  type Tlp1Level,
+} from './markings';
