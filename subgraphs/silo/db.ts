@@ -2,7 +2,8 @@
  * A nation's silo database: embedded PGlite in a data directory by default, a PostgreSQL server
  * when a connection string is given. Both speak the same SQL; migrations run on open.
  */
-import { readFileSync, readdirSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Pool, PoolClient } from 'pg';
@@ -39,8 +40,10 @@ export async function openSilo(options: OpenSiloOptions): Promise<SiloDb> {
 
 async function openPglite(dataDir: string | undefined): Promise<SiloDb> {
   const { PGlite } = await import('@electric-sql/pglite');
+  const fresh = !dataDir || !existsSync(join(dataDir, 'PG_VERSION'));
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const pg = await PGlite.create(dataDir ? { dataDir } : {});
+  const loadDataDir = fresh ? await blankClusterTemplate(PGlite) : undefined;
+  const pg = await PGlite.create({ ...(dataDir ? { dataDir } : {}), ...(loadDataDir ? { loadDataDir } : {}) });
   const statements = { count: 0 };
   const queryable = (target: { query: typeof pg.query }): SiloQueryable => ({
     async query<Row>(sql: string, params: readonly unknown[] = []) {
@@ -89,6 +92,27 @@ async function openPostgres(databaseUrl: string, nation: string): Promise<SiloDb
     },
     close: () => pool.end(),
   };
+}
+
+type PGliteClass = (typeof import('@electric-sql/pglite'))['PGlite'];
+
+/**
+ * Creating a PGlite cluster runs initdb in WebAssembly: seconds of CPU per silo. The first blank
+ * cluster is dumped once to a template beside the OS temp files, and every later silo starts from a
+ * copy of it (the same bytes initdb would write), which cuts a silo's first start several times.
+ */
+async function blankClusterTemplate(PGlite: PGliteClass): Promise<Blob | undefined> {
+  // Keyed by the PGlite build, so an upgrade never starts from another version's cluster.
+  const build = statSync(fileURLToPath(import.meta.resolve('@electric-sql/pglite'))).mtimeMs.toFixed(0);
+  const path = join(tmpdir(), `sovgraph-pglite-${build}-blank.tar`);
+  if (existsSync(path)) return new Blob([readFileSync(path)]);
+  const blank = await PGlite.create();
+  const dump = await blank.dumpDataDir('none');
+  await blank.close();
+  const partial = `${path}.${process.pid}.partial`;
+  writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
+  renameSync(partial, path);
+  return dump;
 }
 
 /** Applies every `migrations/NNN_*.sql` not yet applied, in order, each in its own transaction. */
