@@ -1,0 +1,47 @@
+// The load generator's thread (see load.ts). Plain JavaScript so a Node 20 worker can run it as is.
+import { parentPort, workerData } from 'node:worker_threads';
+import { Pool } from 'undici';
+
+async function generate(spec) {
+  const target = new URL(spec.url);
+  const pool = new Pool(target.origin, { connections: spec.concurrency });
+  const headers = { 'content-type': 'application/json', ...spec.headers };
+  const send = async () => {
+    const response = await pool.request({ method: 'POST', path: target.pathname, headers, body: spec.body });
+    const text = await response.body.text();
+    if (response.statusCode !== 200) return `HTTP ${response.statusCode}: ${text.slice(0, 200)}`;
+    if (text.includes('"errors"')) return text.slice(0, 300);
+    return undefined;
+  };
+  const loop = async (until, record, latencies, failures) => {
+    while (performance.now() < until) {
+      const started = performance.now();
+      const failure = await send().catch((e) => e.message);
+      if (!record) continue;
+      latencies.push(performance.now() - started);
+      if (failure) failures.push(failure);
+    }
+  };
+  const clients = Array.from({ length: spec.concurrency });
+  const warmupEnd = performance.now() + spec.warmupMs;
+  await Promise.all(clients.map(() => loop(warmupEnd, false, [], [])));
+  const latencies = [];
+  const failures = [];
+  const started = performance.now();
+  const end = started + spec.durationMs;
+  await Promise.all(clients.map(() => loop(end, true, latencies, failures)));
+  const elapsed = performance.now() - started;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  const percentile = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+  return {
+    requests: latencies.length,
+    failures: failures.length,
+    requestsPerSecond: (latencies.length / elapsed) * 1000,
+    p50Ms: percentile(50),
+    p99Ms: percentile(99),
+    firstFailure: failures[0],
+  };
+}
+
+generate(workerData).then((result) => parentPort.postMessage(result));
