@@ -23,13 +23,24 @@ interface Taken {
   index: number;
 }
 
-export function mergeConnectionPages(part: ConnectionPart, pages: NationPage[], first: number): MergedPage {
+/** How many edges of the page each nation contributes, and whether anything lies beyond the page. */
+export function takenPerNation(pages: NationPage[], first: number): Map<string, number> & { hasNextPage?: boolean } {
   const cursorLists = pages.map((p) => cursorsOf(p.connection));
   const taken = takeInOrder(cursorLists, first);
-  const leftOver = cursorLists.some((cursors, page) => countTakenFrom(taken, page) < cursors.length);
-  const anyNationHasMore = pages.some((p) => (p.connection[PAGE_KEY] as { hasNextPage?: boolean } | undefined)?.hasNextPage === true);
+  const counts: Map<string, number> & { hasNextPage?: boolean } = new Map(pages.map((p, i) => [p.nation, countTakenFrom(taken, i)]));
+  counts.hasNextPage = hasMoreThan(pages, cursorLists, taken);
+  return counts;
+}
+
+/**
+ * `hasNextPage` may be given when an earlier phase already knew it (the probe saw every nation's
+ * next `first` cursors; the second phase sees only what was taken).
+ */
+export function mergeConnectionPages(part: ConnectionPart, pages: NationPage[], first: number, hasNextPage?: boolean): MergedPage {
+  const cursorLists = pages.map((p) => cursorsOf(p.connection));
+  const taken = takeInOrder(cursorLists, first);
   const endCursor = taken.length ? cursorLists[taken[taken.length - 1]!.page]![taken[taken.length - 1]!.index]! : null;
-  const pageInfo = { hasNextPage: leftOver || anyNationHasMore, endCursor };
+  const pageInfo = { hasNextPage: hasNextPage ?? hasMoreThan(pages, cursorLists, taken), endCursor };
 
   const connection: Record<string, unknown> = {};
   for (const selection of part.selections) {
@@ -42,6 +53,11 @@ export function mergeConnectionPages(part: ConnectionPart, pages: NationPage[], 
     }
   }
   return { connection, errors: remapEdgeErrors(part, pages, taken) };
+}
+
+function hasMoreThan(pages: NationPage[], cursorLists: string[][], taken: Taken[]): boolean {
+  const leftOver = cursorLists.some((cursors, page) => countTakenFrom(taken, page) < cursors.length);
+  return leftOver || pages.some((p) => (p.connection[PAGE_KEY] as { hasNextPage?: boolean } | undefined)?.hasNextPage === true);
 }
 
 function cursorsOf(connection: Record<string, unknown>): string[] {

@@ -12,6 +12,7 @@ import {
   type FieldNode,
   type FragmentDefinitionNode,
   type OperationDefinitionNode,
+  type SelectionNode,
   type SelectionSetNode,
   type ValueNode,
   type VariableDefinitionNode,
@@ -28,6 +29,8 @@ export const PRINCIPAL_FIELDS = new Set(['me']);
 export const CURSORS_KEY = '__sovgraph_edges';
 export const CURSOR_KEY = '__sovgraph_cursor';
 export const PAGE_KEY = '__sovgraph_page';
+/** The variable that carries how many edges one nation must return in the second phase. */
+export const NATION_FIRST_VARIABLE = '__sovgraph_first';
 
 export type FetchShape = EntitiesFetch | RootFetch;
 
@@ -52,6 +55,8 @@ interface PartBase {
 
 export interface ConnectionPart extends PartBase {
   kind: 'connection';
+  /** Phase one: only each edge's cursor and the nation's hasNextPage, nothing resolved below. */
+  probe: { query: string; variableNames: string[] };
   args: { first?: ValueNode; filter?: ValueNode };
   /** The connection's selections as the planner asked for them, in order. */
   selections: ConnectionSelection[];
@@ -125,11 +130,13 @@ function rootPart(field: FieldNode, operation: OperationDefinitionNode, fragment
   if (name === '__typename') return { kind: 'typename', responseKey };
   const argument = (arg: string) => field.arguments?.find((a) => a.name.value === arg)?.value;
   if (CONNECTION_FIELDS.has(name)) {
-    const rewritten = withMergeKeys(field);
+    const nationFirst = parse(`query($${NATION_FIRST_VARIABLE}: Int!) { x }`).definitions[0] as OperationDefinitionNode;
+    const withNationFirst = { ...operation, variableDefinitions: [...(operation.variableDefinitions ?? []), ...nationFirst.variableDefinitions!] };
     return {
       kind: 'connection',
       responseKey,
-      ...subOperation(rewritten, operation, fragments),
+      ...subOperation(withFirstFromVariable(withMergeKeys(field, field.selectionSet?.selections ?? [])), withNationFirst, fragments),
+      probe: subOperation(withMergeKeys(field, []), operation, fragments),
       args: { first: argument('first'), filter: argument('filter') },
       selections: connectionSelections(field.selectionSet),
     };
@@ -156,13 +163,16 @@ function connectionSelections(selectionSet: SelectionSetNode | undefined): Conne
 }
 
 /** Adds the merge key (each edge's cursor) and each nation's hasNextPage under the gateway's aliases. */
-function withMergeKeys(field: FieldNode): FieldNode {
+function withMergeKeys(field: FieldNode, keep: readonly SelectionNode[]): FieldNode {
   const extra = parse(`{ ${CURSORS_KEY}: edges { ${CURSOR_KEY}: cursor } ${PAGE_KEY}: pageInfo { hasNextPage } }`);
   const extraSelections = (extra.definitions[0] as OperationDefinitionNode).selectionSet.selections;
-  return {
-    ...field,
-    selectionSet: { kind: Kind.SELECTION_SET, selections: [...(field.selectionSet?.selections ?? []), ...extraSelections] },
-  };
+  return { ...field, selectionSet: { kind: Kind.SELECTION_SET, selections: [...keep, ...extraSelections] } };
+}
+
+/** Phase two asks each nation for exactly the edges the merge will take from it. */
+function withFirstFromVariable(field: FieldNode): FieldNode {
+  const first = (parse(`{ x(first: $${NATION_FIRST_VARIABLE}) }`).definitions[0] as OperationDefinitionNode).selectionSet.selections[0] as FieldNode;
+  return { ...field, arguments: [...(field.arguments ?? []).filter((a) => a.name.value !== 'first'), ...first.arguments!] };
 }
 
 function subOperation(

@@ -10,8 +10,8 @@ import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { valueFromASTUntyped, type ValueNode } from 'graphql';
 import type { AssertionSigner, Principal } from '../../policies';
 import { ASSERTION_HEADER } from '../../policies';
-import { mergeConnectionPages, type NationPage } from './connection-merge';
-import { fetchShapeOf, type ByIdPart, type ConnectionPart, type EntitiesFetch, type PrincipalPart, type RootPart } from './fetch-shape';
+import { mergeConnectionPages, takenPerNation, type NationPage } from './connection-merge';
+import { NATION_FIRST_VARIABLE, fetchShapeOf, type ByIdPart, type ConnectionPart, type EntitiesFetch, type PrincipalPart, type RootPart } from './fetch-shape';
 import { SubgraphClient, SubgraphUnavailable, type GraphQLErrorBody, type GraphQLResponseBody } from './subgraph-client';
 
 export interface NationEndpoint {
@@ -104,10 +104,15 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
     }
     const { nations, errors } = this.nationsAllowedBy(evaluate(part.args.filter, call.variables), part.responseKey);
     const variables = pick(call.variables, part.variableNames);
-    const answers = await Promise.all(nations.map((nation) => this.ask(nation, part.query, variables, call)));
+    // Two phases: every nation first returns only its cursors, the merge decides how many edges each
+    // contributes, then only those are resolved. The nations together resolve `first` objects, not
+    // `first` per nation. One nation needs no probe.
+    const counts: Map<string, number> & { hasNextPage?: boolean } = nations.length === 1 ? new Map([[nations[0]!, first as number]]) : await this.probe(part, nations, call, first as number, errors);
+    const asked = [...counts].filter(([, count]) => count > 0);
+    const answers = await Promise.all(asked.map(([nation, count]) => this.ask(nation, part.query, { ...variables, [NATION_FIRST_VARIABLE]: count }, call)));
     const pages: NationPage[] = [];
     answers.forEach((answer, i) => {
-      const nation = nations[i]!;
+      const nation = asked[i]![0];
       if (answer instanceof SubgraphUnavailable) {
         errors.push(unavailable(nation, answer.message, part.responseKey));
         return;
@@ -116,8 +121,23 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
       if (connection) pages.push({ nation, connection, errors: tagged(answer.errors, nation) });
       else errors.push(...tagged(answer.errors, nation));
     });
-    const merged = mergeConnectionPages(part, pages, first as number);
+    const merged = mergeConnectionPages(part, pages, first as number, counts.hasNextPage);
     return { value: merged.connection, errors: [...errors, ...merged.errors] };
+  }
+
+  /** Phase one: cursors only, from every nation; returns how many edges each contributes to the page. */
+  private async probe(part: ConnectionPart, nations: string[], call: Call, first: number, errors: GraphQLErrorBody[]) {
+    const variables = pick(call.variables, part.probe.variableNames);
+    const answers = await Promise.all(nations.map((nation) => this.ask(nation, part.probe.query, variables, call)));
+    const pages: NationPage[] = [];
+    answers.forEach((answer, i) => {
+      const nation = nations[i]!;
+      if (answer instanceof SubgraphUnavailable) return void errors.push(unavailable(nation, answer.message, part.responseKey));
+      const connection = answer.data?.[part.responseKey] as Record<string, unknown> | null | undefined;
+      if (connection) pages.push({ nation, connection, errors: [] });
+      else errors.push(...tagged(answer.errors, nation));
+    });
+    return takenPerNation(pages, first);
   }
 
   private nationsAllowedBy(filter: unknown, responseKey: string): { nations: string[]; errors: GraphQLErrorBody[] } {

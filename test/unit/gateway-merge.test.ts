@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mergeConnectionPages, type NationPage } from '../../gateway/fanout/connection-merge';
-import { CURSORS_KEY, CURSOR_KEY, PAGE_KEY, fetchShapeOf, type ConnectionPart } from '../../gateway/fanout/fetch-shape';
+import { mergeConnectionPages, takenPerNation, type NationPage } from '../../gateway/fanout/connection-merge';
+import { CURSORS_KEY, CURSOR_KEY, NATION_FIRST_VARIABLE, PAGE_KEY, fetchShapeOf, type ConnectionPart } from '../../gateway/fanout/fetch-shape';
 
 const query = `query Q($first: Int, $filter: ObjectFilter, $unused: String) {
   indicators(first: $first, filter: $filter) { edges { node { id } } pageInfo { hasNextPage endCursor } }
@@ -51,10 +51,29 @@ describe('the gateway merging one page from several nations', () => {
     expect(merged.errors).toEqual([{ message: 'bad 0', path: ['indicators', 'edges', 1, 'node', 'id'] }]);
   });
 
-  it('sends each nation only the variables its root field uses, with the merge keys added', () => {
+  it('probes each nation for cursors only, with only the variables its root field uses', () => {
     const part = connectionPart();
-    expect(part.variableNames.sort()).toEqual(['filter', 'first']);
+    expect([...part.probe.variableNames].sort()).toEqual(['filter', 'first']);
+    expect(part.probe.query).toContain(`${CURSOR_KEY}: cursor`);
+    expect(part.probe.query).not.toContain('node');
+    expect(part.probe.query).not.toContain('$unused');
+  });
+
+  it('then asks each nation for exactly its share of the page, through the gateway\'s own first variable', () => {
+    const part = connectionPart();
+    expect([...part.variableNames].sort()).toEqual([NATION_FIRST_VARIABLE, 'filter']);
+    expect(part.query).toContain(`first: $${NATION_FIRST_VARIABLE}`);
+    expect(part.query).toContain('node');
     expect(part.query).not.toContain('$unused');
-    expect(part.query).toContain(`${CURSOR_KEY}: cursor`);
+  });
+
+  it('counts each nation\'s share of the page and knows from the probe whether more lies beyond', () => {
+    const fra = page('FRA', [at('20', 'FRA:a'), at('10', 'FRA:b'), at('05', 'FRA:c')]);
+    const deu = page('DEU', [at('15', 'DEU:a')]);
+    const est = page('EST', [at('01', 'EST:a')]);
+    const counts = takenPerNation([fra, deu, est], 3);
+    expect(Object.fromEntries(counts)).toEqual({ FRA: 2, DEU: 1, EST: 0 });
+    expect(counts.hasNextPage).toBe(true);
+    expect(takenPerNation([fra, deu, est], 5).hasNextPage).toBe(false);
   });
 });
