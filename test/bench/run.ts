@@ -7,7 +7,7 @@
  *   4. sovgraph with a reference-subgraph hop (technique names).
  * Environment: BENCH_SECONDS (default 8), BENCH_CONCURRENCY (default 16), BENCH_SEED_SIZE (default 400).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
@@ -56,9 +56,12 @@ const scenarios: Array<{ name: string; url: string; headers: Record<string, stri
   { name: 'sovgraph, 5 nations + reference hop', url: coalition.gateway.url, headers: { authorization: `Bearer ${token}` }, query: nestedQuery('id name tactics') },
 ];
 
-const results: Array<{ name: string; result: LoadResult }> = [];
+const results: Array<{ name: string; result: LoadResult; benchCpuMs: number; subgraphCpuMs: number }> = [];
+const subgraphPids = [...coalition.nations.map((n) => n.child.pid!), coalition.reference.child.pid!];
 try {
   for (const scenario of scenarios) {
+    const cpuBefore = process.cpuUsage();
+    const subgraphBefore = subgraphCpuMs(subgraphPids);
     const result = await runLoad({
       url: scenario.url,
       headers: scenario.headers,
@@ -67,7 +70,10 @@ try {
       durationMs: seconds * 1000,
       warmupMs: 1500,
     });
-    results.push({ name: scenario.name, result });
+    const cpu = process.cpuUsage(cpuBefore);
+    // Includes the warm-up requests, which are not counted: a slight over-estimate, the same for every scenario.
+    const counted = result.requests * (1 + 1500 / (seconds * 1000));
+    results.push({ name: scenario.name, result, benchCpuMs: (cpu.user + cpu.system) / 1000 / counted, subgraphCpuMs: (subgraphCpuMs(subgraphPids) - subgraphBefore) / counted });
     console.log(`  measured: ${scenario.name}`);
   }
 } finally {
@@ -78,12 +84,26 @@ try {
 
 const floor = results[1]!.result.requestsPerSecond;
 console.log(`\n50-indicator nested query, ${concurrency} concurrent clients, ${seconds} s each\n`);
-console.log('scenario                                 req/s     p50 ms   p99 ms   vs plain gateway   failures');
-for (const { name, result } of results) {
+console.log('gateway CPU = this process (gateways + load thread) per request; subgraph CPU = all subgraph processes per request\n');
+console.log('scenario                                 req/s     p50 ms   p99 ms   vs plain gateway   gateway CPU ms/req   subgraph CPU ms/req   failures');
+for (const { name, result, benchCpuMs, subgraphCpuMs: subCpu } of results) {
   console.log(
-    `${name.padEnd(38)} ${result.requestsPerSecond.toFixed(0).padStart(7)} ${result.p50Ms.toFixed(1).padStart(10)} ${result.p99Ms.toFixed(1).padStart(8)} ${(result.requestsPerSecond / floor).toFixed(2).padStart(14)}x ${String(result.failures).padStart(10)}`,
+    `${name.padEnd(38)} ${result.requestsPerSecond.toFixed(0).padStart(7)} ${result.p50Ms.toFixed(1).padStart(10)} ${result.p99Ms.toFixed(1).padStart(8)} ${(result.requestsPerSecond / floor).toFixed(2).padStart(14)}x ${benchCpuMs.toFixed(2).padStart(18)} ${subCpu.toFixed(2).padStart(21)} ${String(result.failures).padStart(10)}`,
   );
   if (result.firstFailure) console.log(`    first failure: ${result.firstFailure}`);
+}
+
+/** User + system CPU of processes, from /proc (Linux), in ms. */
+function subgraphCpuMs(pids: number[]): number {
+  const ticksPerMs = 100 / 1000; // USER_HZ is 100 on Linux
+  return pids.reduce((sum, pid) => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return sum + (Number(fields[11]) + Number(fields[12])) / ticksPerMs;
+    } catch {
+      return sum;
+    }
+  }, 0);
 }
 
 async function startPlainGateway(nationUrl: string, assertionToken: string) {
