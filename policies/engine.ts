@@ -8,9 +8,20 @@
  * rule looks at), so a warm decision costs a string key and a map lookup.
  */
 import { checkBaseline, type BaselineResult } from './baseline';
-import { classificationRank, combineMarkings, isClassification, isTlp, tlpRank, type Marking } from './markings';
+import {
+  allOf,
+  anyOf,
+  classificationsAtLeast,
+  classificationsAtMost,
+  fieldValueHolds,
+  NEVER,
+  not,
+  tlpsAtLeast,
+  type ObjectCondition,
+} from './conditions';
+import { CLASSIFICATIONS, classificationRank, combineMarkings, isClassification, isTlp, TLP_LEVELS, tlpRank, type Marking } from './markings';
 import type { Principal } from './principal';
-import { restrictiveness, type Effect, type FieldValueCondition, type Rule, type RuleFile } from './rule-schema';
+import { restrictiveness, type Effect, type Rule, type RuleFile } from './rule-schema';
 import type { TransformName } from './transforms';
 
 export interface ObjectFacts {
@@ -40,8 +51,8 @@ export interface Explanation extends Decision {
 
 export interface PolicyEngineOptions {
   files: RuleFile[];
-  /** Coalition communities and their member nations. */
-  communities: Record<string, readonly string[]>;
+  /** Coalition communities and their member nations; default: those the coalition's rule file lists. */
+  communities?: Record<string, readonly string[]>;
   /** Every type and its fields, from the contract: anything else is denied. */
   schema: Record<string, readonly string[]>;
   /** Bound on the decision cache (entries); it is cleared when full. */
@@ -51,14 +62,28 @@ export interface PolicyEngineOptions {
 export interface PolicyEngine {
   decide(principal: Principal, object: ObjectFacts, field: string): Decision;
   explain(principal: Principal, object: ObjectFacts, field: string): Explanation;
-  /** May the principal know the object exists at all? The baseline on its object marking. */
-  objectVisible(principal: Principal, object: Pick<ObjectFacts, 'owner' | 'marking'>): boolean;
+  /**
+   * May the principal know the object exists at all? Exactly when its `id` is allowed: the baseline
+   * on the object's own marking, an owner rule releasing it, and no rule restricting it.
+   */
+  objectVisible(principal: Principal, object: ObjectFacts): boolean;
+  /**
+   * `objectVisible` for every object of one owner and type, as a condition on marking and field
+   * values: storage compiles it to its query language and never reads an invisible object.
+   */
+  visibleWhen(principal: Principal, owner: string, type: string): ObjectCondition;
+  /** The fields of a type whose values some rule's conditions look at (any owner's, or the coalition's). */
+  fieldsLookedAt(type: string): readonly string[];
+  /** The coalition's communities and their members, as the engine applies them. */
+  readonly communities: Readonly<Record<string, readonly string[]>>;
   /** The versions in force, per file. */
   readonly versions: Record<string, number>;
   readonly stats: { decisions: number; cacheHits: number };
 }
 
 const COALITION = 'COALITION';
+/** The field whose decision is the object's visibility. */
+const ID = 'id';
 
 interface CompiledFile {
   name: string;
@@ -74,6 +99,7 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
     if (file.nation === COALITION) coalition = compiled;
     else owners.set(file.nation, compiled);
   }
+  const communities = options.communities ?? options.files.find((f) => f.nation === COALITION)?.communities ?? {};
   const knownFields = new Map(Object.entries(options.schema).map(([type, fields]) => [type, new Set(fields)]));
   const cache = new Map<string, Decision>();
   const cacheSize = options.cacheSize ?? 100_000;
@@ -90,7 +116,7 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
       return { effect: 'deny', reason: 'marking:unknown-level', baseline: undefined, rules: [] };
     }
     const marking = fieldMarking ? combineMarkings(object.marking, fieldMarking) : object.marking;
-    const baseline = checkBaseline(principal, object.owner, marking, options.communities);
+    const baseline = checkBaseline(principal, object.owner, marking, communities);
     if (!baseline.passed) {
       const failed = baseline.checks.find((c) => !c.held)!;
       return { effect: 'deny', reason: `marking:${failed.check}`, baseline, rules: [] };
@@ -169,11 +195,34 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
     return names;
   }
 
+  function visibleWhen(principal: Principal, owner: string, type: string): ObjectCondition {
+    if (!knownFields.get(type)?.has(ID) || !isClassification(principal.clearance)) return NEVER;
+    const ownerRules = candidatesOf(owners.get(owner), type, ID).filter((rule) => principalHolds(rule, principal));
+    const coalitionRules = candidatesOf(coalition, type, ID).filter((rule) => rule.effect !== 'allow' && principalHolds(rule, principal));
+    const released = anyOf(ownerRules.filter((r) => r.effect === 'allow').map((r) => objectConditionOf(r, owner)));
+    const restricted = anyOf([...ownerRules.filter((r) => r.effect !== 'allow'), ...coalitionRules].map((r) => objectConditionOf(r, owner)));
+    return allOf([baselineCondition(principal, owner, communities), released, not(restricted)]);
+  }
+
+  const fieldsLookedAtMemo = new Map<string, string[]>();
+  function fieldsLookedAt(type: string): string[] {
+    let names = fieldsLookedAtMemo.get(type);
+    if (!names) {
+      const files = [...owners.values(), ...(coalition ? [coalition] : [])];
+      const rules = files.flatMap((file) => file.rules.filter((r) => r.match.types.includes('*') || r.match.types.includes(type)));
+      names = [...new Set(rules.flatMap((r) => r.when?.object?.fieldValues?.map((c) => c.field) ?? []))].sort();
+      fieldsLookedAtMemo.set(type, names);
+    }
+    return names;
+  }
+
   return {
     decide,
     explain,
-    objectVisible: (principal, object) =>
-      object.marking !== undefined && wellFormed(object.marking) && isClassification(principal.clearance) && checkBaseline(principal, object.owner, object.marking, options.communities).passed,
+    objectVisible: (principal, object) => decide(principal, object.fieldMarkings ? { ...object, fieldMarkings: undefined } : object, ID).effect === 'allow',
+    visibleWhen,
+    fieldsLookedAt,
+    communities,
     versions: Object.fromEntries(options.files.map((f) => [f.nation, f.version])),
     stats,
   };
@@ -196,33 +245,63 @@ function candidatesOf(file: CompiledFile | undefined, type: string, field: strin
 }
 
 function holds(rule: Rule, principal: Principal, object: ObjectFacts, marking: Marking): boolean {
+  return principalHolds(rule, principal) && objectHolds(rule, object, marking);
+}
+
+function principalHolds(rule: Rule, principal: Principal): boolean {
   const p = rule.when?.principal;
-  if (p) {
-    if (p.nations && !p.nations.includes(principal.nation)) return false;
-    if (p.notNations && p.notNations.includes(principal.nation)) return false;
-    if (p.clearanceAtLeast && classificationRank(principal.clearance) < classificationRank(p.clearanceAtLeast)) return false;
-    if (p.clearanceBelow && classificationRank(principal.clearance) >= classificationRank(p.clearanceBelow)) return false;
-    if (p.rolesAny && !p.rolesAny.some((r) => principal.roles.includes(r))) return false;
-    if (p.rolesNone && p.rolesNone.some((r) => principal.roles.includes(r))) return false;
-    if (p.communitiesAny && !p.communitiesAny.some((c) => principal.communities.includes(c))) return false;
-    if (p.communitiesNone && p.communitiesNone.some((c) => principal.communities.includes(c))) return false;
-  }
-  const o = rule.when?.object;
-  if (o) {
-    if (o.owners && !o.owners.includes(object.owner)) return false;
-    if (o.classificationAtLeast && classificationRank(marking.classification) < classificationRank(o.classificationAtLeast)) return false;
-    if (o.tlpAtLeast && tlpRank(marking.tlp) < tlpRank(o.tlpAtLeast)) return false;
-    if (o.caveatsAny && !o.caveatsAny.some((c) => marking.caveats.includes(c))) return false;
-    if (o.fieldValues && !o.fieldValues.every((c) => valueHolds(c, object.values?.[c.field]))) return false;
-  }
+  if (!p) return true;
+  if (p.nations && !p.nations.includes(principal.nation)) return false;
+  if (p.notNations && p.notNations.includes(principal.nation)) return false;
+  if (p.clearanceAtLeast && classificationRank(principal.clearance) < classificationRank(p.clearanceAtLeast)) return false;
+  if (p.clearanceBelow && classificationRank(principal.clearance) >= classificationRank(p.clearanceBelow)) return false;
+  if (p.rolesAny && !p.rolesAny.some((r) => principal.roles.includes(r))) return false;
+  if (p.rolesNone && p.rolesNone.some((r) => principal.roles.includes(r))) return false;
+  if (p.communitiesAny && !p.communitiesAny.some((c) => principal.communities.includes(c))) return false;
+  if (p.communitiesNone && p.communitiesNone.some((c) => principal.communities.includes(c))) return false;
   return true;
 }
 
-function valueHolds(condition: FieldValueCondition, value: unknown): boolean {
-  if (condition.equals !== undefined) return value === condition.equals;
-  if (condition.in !== undefined) return condition.in.includes(value as string | number);
-  if (condition.contains !== undefined) return Array.isArray(value) && value.includes(condition.contains);
-  return false;
+function objectHolds(rule: Rule, object: ObjectFacts, marking: Marking): boolean {
+  const o = rule.when?.object;
+  if (!o) return true;
+  if (o.owners && !o.owners.includes(object.owner)) return false;
+  if (o.classificationAtLeast && classificationRank(marking.classification) < classificationRank(o.classificationAtLeast)) return false;
+  if (o.tlpAtLeast && tlpRank(marking.tlp) < tlpRank(o.tlpAtLeast)) return false;
+  if (o.caveatsAny && !o.caveatsAny.some((c) => marking.caveats.includes(c))) return false;
+  if (o.fieldValues && !o.fieldValues.every((c) => fieldValueHolds(c, object.values?.[c.field]))) return false;
+  return true;
+}
+
+/** A rule's object conditions as data (the same tests as `objectHolds`), for an object of `owner`. */
+function objectConditionOf(rule: Rule, owner: string): ObjectCondition {
+  const o = rule.when?.object;
+  if (!o) return allOf([]);
+  if (o.owners && !o.owners.includes(owner)) return NEVER;
+  return allOf([
+    ...(o.classificationAtLeast ? [{ kind: 'classification-in', levels: classificationsAtLeast(CLASSIFICATIONS, o.classificationAtLeast) } as const] : []),
+    ...(o.tlpAtLeast ? [{ kind: 'tlp-in', levels: tlpsAtLeast(TLP_LEVELS, o.tlpAtLeast) } as const] : []),
+    ...(o.caveatsAny ? [{ kind: 'caveats-any', caveats: o.caveatsAny } as const] : []),
+    ...(o.fieldValues ?? []).map((condition) => ({ kind: 'field-value', condition }) as const),
+  ]);
+}
+
+/** The marking baseline (see baseline.ts) as a condition, for one principal and owner. */
+function baselineCondition(principal: Principal, owner: string, communities: Record<string, readonly string[]>): ObjectCondition {
+  const cleared: ObjectCondition = { kind: 'classification-in', levels: classificationsAtMost(CLASSIFICATIONS, principal.clearance) };
+  if (principal.nation === owner) return allOf([cleared, { kind: 'tlp-in', levels: [...TLP_LEVELS] }]);
+  const viaCommunity = principal.communities.filter((c) => communities[c]?.includes(principal.nation));
+  return allOf([
+    cleared,
+    { kind: 'tlp-in', levels: TLP_LEVELS.filter((l) => l !== 'RED') },
+    not({ kind: 'caveats-any', caveats: ['NOFORN'] }),
+    anyOf([
+      { kind: 'releasable-to-any', names: [principal.nation] },
+      viaCommunity.length
+        ? allOf([{ kind: 'tlp-in', levels: TLP_LEVELS.filter((l) => l !== 'RED' && l !== 'AMBER_STRICT') }, { kind: 'releasable-to-any', names: viaCommunity }])
+        : NEVER,
+    ]),
+  ]);
 }
 
 function ruleDecision(id: string, rule: Rule): Decision {

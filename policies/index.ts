@@ -17,3 +17,4 @@ export { createPolicyEngine, type PolicyEngine, type PolicyEngineOptions, type O
 export { ruleFileSchema, ruleSchema, EFFECTS, restrictiveness, type Rule, type RuleFile, type Effect } from './rule-schema';
 export { parseRuleFile, loadRuleFolder, RuleFileError, formatIssue, type RuleFileIssue } from './rule-files';
 export { applyTransform, redact, REDACTED, NOT_APPLICABLE, TRANSFORM_NAMES, type TransformName } from './transforms';
+export { evaluateCondition, fieldValueHolds, type ObjectCondition } from './conditions';

@@ -71,9 +71,15 @@ export const ruleFileSchema = z
     /** The owner nation, or COALITION for the coalition's own file. */
     nation: z.union([nation, z.literal('COALITION')]),
     version: z.number().int().positive(),
+    /** COALITION only: each community and its member nations. Membership is this, never a token's say-so. */
+    communities: z.record(name, z.array(nation).min(1)).optional(),
     rules: z.array(ruleSchema),
   })
-  .strict();
+  .strict()
+  .refine((file) => file.communities === undefined || file.nation === 'COALITION', {
+    message: 'only the COALITION file may define communities',
+    path: ['communities'],
+  });
 
 export type Rule = z.infer<typeof ruleSchema>;
 export type RuleFile = z.infer<typeof ruleFileSchema>;

@@ -16,7 +16,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPolicyEngine, ruleFileSchema, type Decision, type ObjectFacts, type PolicyEngine, type Principal, type RuleFile } from '../../policies';
+import { createPolicyEngine, evaluateCondition, ruleFileSchema, type Decision, type ObjectFacts, type PolicyEngine, type Principal, type RuleFile } from '../../policies';
 
 // ---------------------------------------------------------------------------------------------
 // The world the cases are drawn from.
@@ -32,9 +32,9 @@ const COMMUNITIES: Record<string, readonly string[]> = {
 };
 const ROLES = ['analyst', 'policy-officer', 'operator'] as const;
 const SCHEMA: Record<string, readonly string[]> = {
-  Indicator: ['name', 'pattern', 'observable', 'indicatorTypes', 'source', 'confidence'],
-  Incident: ['name', 'description', 'victim', 'sector', 'severity'],
-  Sighting: ['count', 'firstSeen', 'whereSighted'],
+  Indicator: ['id', 'name', 'pattern', 'observable', 'indicatorTypes', 'source', 'confidence'],
+  Incident: ['id', 'name', 'description', 'victim', 'sector', 'severity'],
+  Sighting: ['id', 'count', 'firstSeen', 'whereSighted'],
 };
 const TYPES = Object.keys(SCHEMA);
 /** Every field name of the schema, plus one no type has. */
@@ -383,7 +383,7 @@ const scenarioArb = fc.record({
 // The property.
 // ---------------------------------------------------------------------------------------------
 
-const tally = { cases: 0, effects: { allow: 0, transform: 0, redact: 0, deny: 0 } as Record<Effect, number>, reasons: new Map<string, number>() };
+const tally = { visibility: { visible: 0, invisible: 0 }, cases: 0, effects: { allow: 0, transform: 0, redact: 0, deny: 0 } as Record<Effect, number>, reasons: new Map<string, number>() };
 
 function engineFor(files: RuleFile[], cacheSize?: number): PolicyEngine {
   return createPolicyEngine({ files, communities: COMMUNITIES, schema: SCHEMA, ...(cacheSize ? { cacheSize } : {}) });
@@ -412,7 +412,7 @@ function expectAgrees(decision: Decision, expected: RefDecision, where: string):
 describe('the policy engine agrees with a reference evaluator written from the spec', () => {
   afterAll(() => {
     const reasons = [...tally.reasons.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`);
-    console.log(`policy differential: ${tally.cases} cases; effects ${JSON.stringify(tally.effects)}; reasons ${reasons.join(', ')}`);
+    console.log(`policy differential: ${tally.cases} cases; visibility ${JSON.stringify(tally.visibility)}; effects ${JSON.stringify(tally.effects)}; reasons ${reasons.join(', ')}`);
   });
 
   it('on random principals × markings × rule sets × fields, cold, warm, through a tiny cache and in explain()', () => {
@@ -461,11 +461,18 @@ describe('the policy engine agrees with a reference evaluator written from the s
             }
           }
         }
-        // Object visibility is the baseline on the object's own marking.
+        // An object is visible exactly when its id is allowed (its own marking, no granular one); and
+        // the condition the engine hands to storage says the same, object by object.
         for (const query of queries) {
           for (const principal of principals) {
-            const visible = query.object.marking !== undefined && refBaselineFailure(principal, query.object.owner, query.object.marking) === undefined;
+            const { fieldMarkings: _granular, ...object } = query.object;
+            const visible = refDecide(files, principal, object, 'id').effect === 'allow';
             expect(warm.objectVisible(principal, query.object)).toBe(visible);
+            tally.visibility[visible ? 'visible' : 'invisible']++;
+            if (object.marking) {
+              const condition = warm.visibleWhen(principal, object.owner, object.type);
+              expect(evaluateCondition(condition, object.marking, object.values), `visibleWhen: ${JSON.stringify({ principal, object })}`).toBe(visible);
+            }
           }
         }
       }),

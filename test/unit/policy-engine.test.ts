@@ -234,7 +234,7 @@ describe('what is not known or not marked is denied', () => {
   it('a French analyst asks for an unmarked French indicator and gets nothing of it', () => {
     expect(gets(analyst, object('Indicator', 'FRA', { marking: undefined }), 'name', 'x')).toBe(WITHHELD);
     expect(why(analyst, object('Indicator', 'FRA', { marking: undefined }), 'name')).toBe('marking:none');
-    expect(engine.objectVisible(analyst, { owner: 'FRA', marking: undefined })).toBe(false);
+    expect(engine.objectVisible(analyst, { type: 'Indicator', owner: 'FRA', marking: undefined })).toBe(false);
   });
 
   it('a Polish analyst asks for a Polish indicator and gets nothing: Poland has no rule file, and no rule means deny', () => {
