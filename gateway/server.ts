@@ -8,7 +8,8 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { JWK } from 'jose';
-import { createAssertionSigner, type AssertionSigner, type Principal } from '../policies';
+import { createAssertionSigner, createPolicyEngine, DEFAULT_RULES_DIR, loadRuleFolder, type AssertionSigner, type PolicyEngine, type Principal } from '../policies';
+import { EnforcingGateway, policySchemaFromContract } from './enforcement';
 import { createTokenVerifier, TokenRejected, type TrustStoreConfig } from './auth/trust-store';
 import { NationsDataSource, type FanoutContext, type NationEndpoint } from './fanout/nations-source';
 import { AssertedSubgraphSource } from './fanout/subgraph-source';
@@ -32,6 +33,10 @@ export interface GatewayConfig {
   nationTimeoutMs?: number;
   /** How long to wait at start for at least one nation to serve its SDL (default 30 s). */
   startupWaitMs?: number;
+  /** The folder of rule files in force: the coalition's and every nation's (default: policies/rules). */
+  rulesDir?: string;
+  /** false serves answers as the nations send them: only for the benchmark's "policy off" baseline. */
+  enforcement?: boolean;
 }
 
 export interface RunningGateway {
@@ -57,7 +62,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
 
   const nationsSource = new NationsDataSource({ nations, sign, timeoutMs });
   const otherSources = new Map(config.subgraphs.map((s) => [s.name, new AssertedSubgraphSource(s.name, s.url, sign, timeoutMs)]));
-  const gateway = new ApolloGateway({
+  const policy = { engine: loadPolicy(config.rulesDir ?? DEFAULT_RULES_DIR, contract) };
+  if (config.enforcement === false) console.warn('[gateway] POLICY ENFORCEMENT IS OFF: answers go out as the nations send them (benchmark baseline only)');
+  const apolloGateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name }) => {
       if (name === NATIONS_SUBGRAPH || name === NATION_LINKS_SUBGRAPH) return nationsSource;
@@ -65,6 +72,11 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       if (!source) throw new Error(`no data source for subgraph ${name}`);
       return source;
     },
+  });
+  const gateway = new EnforcingGateway(apolloGateway, {
+    engine: () => policy.engine,
+    principalOf: (context) => (context as GatewayContext).principal,
+    enabled: config.enforcement !== false,
   });
   const server = new ApolloServer<GatewayContext>({
     gateway,
@@ -105,6 +117,11 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       await Promise.all([...otherSources.values()].map((s) => s.close()));
     },
   };
+}
+
+/** The rules in force, compiled against the contract the nations serve. Invalid rules: no start. */
+function loadPolicy(rulesDir: string, contractSdl: string): PolicyEngine {
+  return createPolicyEngine({ files: loadRuleFolder(rulesDir), schema: policySchemaFromContract(contractSdl) });
 }
 
 function bearerToken(req: IncomingMessage): string | undefined {

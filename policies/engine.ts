@@ -72,6 +72,8 @@ export interface PolicyEngine {
    * values: storage compiles it to its query language and never reads an invisible object.
    */
   visibleWhen(principal: Principal, owner: string, type: string): ObjectCondition;
+  /** The marking baseline alone, as a condition: for objects no rule speaks of (places, victims). */
+  baselineWhen(principal: Principal, owner: string): ObjectCondition;
   /** The fields of a type whose values some rule's conditions look at (any owner's, or the coalition's). */
   fieldsLookedAt(type: string): readonly string[];
   /** The coalition's communities and their members, as the engine applies them. */
@@ -221,6 +223,7 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
     explain,
     objectVisible: (principal, object) => decide(principal, object.fieldMarkings ? { ...object, fieldMarkings: undefined } : object, ID).effect === 'allow',
     visibleWhen,
+    baselineWhen: (principal, owner) => (isClassification(principal.clearance) ? baselineCondition(principal, owner, communities) : NEVER),
     fieldsLookedAt,
     communities,
     versions: Object.fromEntries(options.files.map((f) => [f.nation, f.version])),

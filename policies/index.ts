@@ -15,6 +15,6 @@ export {
 export { checkBaseline, type BaselineResult, type BaselineCheck } from './baseline';
 export { createPolicyEngine, type PolicyEngine, type PolicyEngineOptions, type ObjectFacts, type Decision, type Explanation } from './engine';
 export { ruleFileSchema, ruleSchema, EFFECTS, restrictiveness, type Rule, type RuleFile, type Effect } from './rule-schema';
-export { parseRuleFile, loadRuleFolder, RuleFileError, formatIssue, type RuleFileIssue } from './rule-files';
-export { applyTransform, redact, REDACTED, NOT_APPLICABLE, TRANSFORM_NAMES, type TransformName } from './transforms';
+export { parseRuleFile, loadRuleFolder, DEFAULT_RULES_DIR, RuleFileError, formatIssue, type RuleFileIssue } from './rule-files';
+export { applyTransform, redact, KEPT_FIELDS, REDACTED, NOT_APPLICABLE, TRANSFORM_NAMES, type TransformName } from './transforms';
 export { evaluateCondition, fieldValueHolds, type ObjectCondition } from './conditions';

@@ -2,6 +2,7 @@
  * Reads rule files (YAML) and validates them against the rule schema, with errors that name the
  * file, the line and the rule — what a policy officer needs to fix them.
  */
+import { fileURLToPath } from 'node:url';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
@@ -77,6 +78,9 @@ function lineOf(root: unknown, path: (string | number)[], lines: LineCounter): n
   if (node?.range) line = lines.linePos(node.range[0]).line;
   return line;
 }
+
+/** The rule files this repository ships: the demo nations' and the coalition's. */
+export const DEFAULT_RULES_DIR = fileURLToPath(new URL('./rules', import.meta.url));
 
 /** Every `*.yaml` rule file of a folder, validated; all issues of all files at once. */
 export function loadRuleFolder(dir: string): RuleFile[] {

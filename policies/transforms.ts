@@ -10,6 +10,12 @@ export const NOT_APPLICABLE = Symbol('not applicable');
 
 type Generaliser = (value: unknown) => unknown;
 
+/**
+ * For the generalisers that apply to objects: the properties they keep (every other one is blanked).
+ * A server that resolves objects field by field applies them this way.
+ */
+export const KEPT_FIELDS: Readonly<Partial<Record<TransformName, readonly string[]>>> = { 'location-country': ['country'] };
+
 const IPV4_ANYWHERE = /\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/\d{1,2})?\b/g;
 
 const generalisers: Record<TransformName, Generaliser> = {
@@ -31,11 +37,11 @@ const generalisers: Record<TransformName, Generaliser> = {
     const match = value.match(/^[\s\S]*?[.!?](?=\s|$)/);
     return (match ? match[0] : value).trim();
   },
-  /** A place → only its country. */
+  /** A place → only its country: every other property of the object is blanked. */
   'location-country': (value) => {
     if (Array.isArray(value)) return value.map((v) => generalisers['location-country'](v));
-    if (typeof value !== 'object' || value === null || !('country' in value)) return NOT_APPLICABLE;
-    return { name: null, kind: null, country: (value as { country: unknown }).country ?? null };
+    if (typeof value !== 'object' || value === null) return NOT_APPLICABLE;
+    return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, KEPT_FIELDS['location-country']!.includes(key) ? v : null]));
   },
 };
 

@@ -33,11 +33,22 @@ export type Classification =
   | 'TOP_SECRET'
   | 'UNCLASSIFIED';
 
+/**
+ * A field marked more restrictively than its object (a STIX granular marking), with the marking that
+ * results from combining the two.
+ */
+export type FieldMarking = {
+  __typename?: 'FieldMarking';
+  field: Scalars['String']['output'];
+  marking: Marking;
+};
+
 export type Incident = NationObject & {
   __typename?: 'Incident';
   attributedTo: Maybe<Array<Maybe<ThreatActor>>>;
   created: Maybe<Scalars['String']['output']>;
   description: Maybe<Scalars['String']['output']>;
+  fieldMarkings: Maybe<Array<FieldMarking>>;
   firstSeen: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
   indicators: Maybe<Array<Maybe<Indicator>>>;
@@ -70,6 +81,7 @@ export type Indicator = NationObject & {
   confidence: Maybe<Scalars['Int']['output']>;
   created: Maybe<Scalars['String']['output']>;
   description: Maybe<Scalars['String']['output']>;
+  fieldMarkings: Maybe<Array<FieldMarking>>;
   id: Scalars['ID']['output'];
   indicatorTypes: Maybe<Array<Maybe<Scalars['String']['output']>>>;
   killChainPhases: Maybe<Array<Maybe<KillChainPhase>>>;
@@ -122,6 +134,8 @@ export type Marking = {
 /** What every nation-owned object has. */
 export type NationObject = {
   created: Maybe<Scalars['String']['output']>;
+  /** The fields of this object marked more restrictively than the object itself. */
+  fieldMarkings: Maybe<Array<FieldMarking>>;
   /** Global, routable id: owner trigraph, a colon, then the STIX id (`FRA:indicator--<uuid>`). */
   id: Scalars['ID']['output'];
   marking: Marking;
@@ -230,6 +244,7 @@ export type Sighting = NationObject & {
   __typename?: 'Sighting';
   count: Maybe<Scalars['Int']['output']>;
   created: Maybe<Scalars['String']['output']>;
+  fieldMarkings: Maybe<Array<FieldMarking>>;
   firstSeen: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
   lastSeen: Maybe<Scalars['String']['output']>;
@@ -274,6 +289,7 @@ export type ThreatActor = NationObject & {
   aliases: Maybe<Array<Maybe<Scalars['String']['output']>>>;
   created: Maybe<Scalars['String']['output']>;
   description: Maybe<Scalars['String']['output']>;
+  fieldMarkings: Maybe<Array<FieldMarking>>;
   id: Scalars['ID']['output'];
   /** Incidents its owner nation attributes to it. */
   incidents: Maybe<Array<Maybe<Incident>>>;
@@ -430,8 +446,9 @@ export type ResolversTypes = {
   AttackPattern: ResolverTypeWrapper<AttackPattern>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Classification: Classification;
-  Incident: ResolverTypeWrapper<NationObjectParent>;
+  FieldMarking: ResolverTypeWrapper<FieldMarking>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Incident: ResolverTypeWrapper<NationObjectParent>;
   IncidentConnection: ResolverTypeWrapper<Omit<IncidentConnection, 'edges'> & { edges: Array<Maybe<ResolversTypes['IncidentEdge']>> }>;
   IncidentEdge: ResolverTypeWrapper<Omit<IncidentEdge, 'node'> & { node?: Maybe<ResolversTypes['Incident']> }>;
   Indicator: ResolverTypeWrapper<NationObjectParent>;
@@ -462,8 +479,9 @@ export type ResolversTypes = {
 export type ResolversParentTypes = {
   AttackPattern: AttackPattern;
   ID: Scalars['ID']['output'];
-  Incident: NationObjectParent;
+  FieldMarking: FieldMarking;
   String: Scalars['String']['output'];
+  Incident: NationObjectParent;
   IncidentConnection: Omit<IncidentConnection, 'edges'> & { edges: Array<Maybe<ResolversParentTypes['IncidentEdge']>> };
   IncidentEdge: Omit<IncidentEdge, 'node'> & { node?: Maybe<ResolversParentTypes['Incident']> };
   Indicator: NationObjectParent;
@@ -497,11 +515,17 @@ export type AttackPatternResolvers<ContextType = NationContext, ParentType exten
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
+export type FieldMarkingResolvers<ContextType = NationContext, ParentType extends ResolversParentTypes['FieldMarking'] = ResolversParentTypes['FieldMarking']> = {
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  marking?: Resolver<ResolversTypes['Marking'], ParentType, ContextType>;
+};
+
 export type IncidentResolvers<ContextType = NationContext, ParentType extends ResolversParentTypes['Incident'] = ResolversParentTypes['Incident'], FederationReferenceType extends FederationReferenceTypes['Incident'] = FederationReferenceTypes['Incident']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Incident']> | FederationReferenceType, FederationReferenceType, ContextType>;
   attributedTo?: Resolver<Maybe<Array<Maybe<ResolversTypes['ThreatActor']>>>, ParentType, ContextType>;
   created?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  fieldMarkings?: Resolver<Maybe<Array<ResolversTypes['FieldMarking']>>, ParentType, ContextType>;
   firstSeen?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   indicators?: Resolver<Maybe<Array<Maybe<ResolversTypes['Indicator']>>>, ParentType, ContextType>;
@@ -533,6 +557,7 @@ export type IndicatorResolvers<ContextType = NationContext, ParentType extends R
   confidence?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   created?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  fieldMarkings?: Resolver<Maybe<Array<ResolversTypes['FieldMarking']>>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   indicatorTypes?: Resolver<Maybe<Array<Maybe<ResolversTypes['String']>>>, ParentType, ContextType>;
   killChainPhases?: Resolver<Maybe<Array<Maybe<ResolversTypes['KillChainPhase']>>>, ParentType, ContextType>;
@@ -607,6 +632,7 @@ export type SightingResolvers<ContextType = NationContext, ParentType extends Re
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Sighting']> | FederationReferenceType, FederationReferenceType, ContextType>;
   count?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   created?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  fieldMarkings?: Resolver<Maybe<Array<ResolversTypes['FieldMarking']>>, ParentType, ContextType>;
   firstSeen?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lastSeen?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -645,6 +671,7 @@ export type ThreatActorResolvers<ContextType = NationContext, ParentType extends
   aliases?: Resolver<Maybe<Array<Maybe<ResolversTypes['String']>>>, ParentType, ContextType>;
   created?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  fieldMarkings?: Resolver<Maybe<Array<ResolversTypes['FieldMarking']>>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   incidents?: Resolver<Maybe<Array<Maybe<ResolversTypes['Incident']>>>, ParentType, ContextType>;
   marking?: Resolver<ResolversTypes['Marking'], ParentType, ContextType>;
@@ -673,6 +700,7 @@ export type VulnerabilityResolvers<ContextType = NationContext, ParentType exten
 
 export type Resolvers<ContextType = NationContext> = {
   AttackPattern?: AttackPatternResolvers<ContextType>;
+  FieldMarking?: FieldMarkingResolvers<ContextType>;
   Incident?: IncidentResolvers<ContextType>;
   IncidentConnection?: IncidentConnectionResolvers<ContextType>;
   IncidentEdge?: IncidentEdgeResolvers<ContextType>;

@@ -20,6 +20,13 @@ export interface NationSubgraphConfig {
   databaseUrl?: string;
   /** The gateway's public key: only assertions it signed are accepted. */
   gatewayPublicJwk: JWK;
+  /** The folder of rule files in force (default: policies/rules). */
+  rulesDir?: string;
+  /**
+   * false switches field enforcement and SQL visibility off: only for the benchmark's "policy off"
+   * baseline, never in a config file (the loader does not read it).
+   */
+  enforcement?: boolean;
 }
 
 export class NationConfigError extends Error {
@@ -48,6 +55,7 @@ export function loadNationConfig(path: string, env: NodeJS.ProcessEnv = process.
   const dataDir = optional('dataDir', isNonEmptyString, 'a directory path');
   const databaseUrl = env.DATABASE_URL || optional('databaseUrl', isNonEmptyString, 'a PostgreSQL connection string');
   const keyFile = field('gatewayPublicKeyFile', isNonEmptyString, "the path of the gateway's public JWK file");
+  const rulesDir = optional('rulesDir', isNonEmptyString, 'the folder of rule files in force');
   if (!dataDir && !databaseUrl) throw new NationConfigError(`${path}: needs field "dataDir" (embedded PGlite) or "databaseUrl" (or the DATABASE_URL environment variable)`);
   return {
     nation,
@@ -55,6 +63,7 @@ export function loadNationConfig(path: string, env: NodeJS.ProcessEnv = process.
     ...(host && { host }),
     ...(databaseUrl ? { databaseUrl } : { dataDir: resolve(base, dataDir!) }),
     gatewayPublicJwk: keyNamedBy(path, resolve(base, keyFile)),
+    ...(rulesDir && { rulesDir: resolve(base, rulesDir) }),
   };
 }
 

@@ -1,28 +1,31 @@
-import type { Principal } from '../../policies';
-import { createSiloReader, EVERYTHING_VISIBLE, type ReadScope, type SiloQueryable, type SiloReader, type Visibility } from '../silo';
+import type { ObjectFacts, PolicyEngine, Principal } from '../../policies';
+import { createSiloReader, EVERYTHING_VISIBLE, type ObjectRow, type ReadScope, type SiloQueryable, type SiloReader } from '../silo';
 import { createNationLoaders, type NationLoaders } from './loaders';
+import { createFactsReader, visibilityFor } from './policy';
+import { createReleaseLog, type ReleaseLog } from './releases';
+import type { NationTypeName } from './stix-properties';
 
 /** What every resolver of a nation subgraph gets: who asks (verified), and the request's loaders. */
 export interface NationContext {
   principal: Principal;
   nation: string;
+  /** The rules in force when the request arrived: one request is decided by one set of rules. */
+  policy: PolicyEngine;
   /** The silo as this caller may read it: every query applies the caller's visibility. */
   silo: SiloReader;
   loaders: NationLoaders;
+  /** What the policy decides a row's fields on (memoised per row). */
+  facts(row: ObjectRow, type: NationTypeName): ObjectFacts;
+  /** What this request released, withheld, redacted and generalised. */
+  releases: ReleaseLog;
 }
 
 /** Builds one request's context. Cheap: a reader and three loaders, nothing read yet. */
-export function createNationContext(db: SiloQueryable, nation: string, principal: Principal): NationContext {
-  const scope: ReadScope = { nation, visibility: visibilityFor(principal) };
+export function createNationContext(db: SiloQueryable, nation: string, principal: Principal, policy: PolicyEngine, options: { enforcement?: boolean } = {}): NationContext {
+  // The one place where the caller decides which rows leave the silo: the engine's object
+  // visibility, compiled to SQL, on every statement.
+  const visibility = options.enforcement === false ? EVERYTHING_VISIBLE : visibilityFor(policy, principal, nation);
+  const scope: ReadScope = { nation, visibility };
   const silo = createSiloReader(db, scope);
-  return { principal, nation, silo, loaders: createNationLoaders(silo) };
-}
-
-/**
- * The one place where the caller decides which rows leave the silo. The policy layer (issue 3)
- * replaces this with the marking baseline compiled to SQL (clearance ≥ classification, TLP,
- * releasability, caveats); until then the gateway's verified principal sees the whole silo.
- */
-function visibilityFor(_principal: Principal): Visibility {
-  return EVERYTHING_VISIBLE;
+  return { principal, nation, policy, silo, loaders: createNationLoaders(silo), facts: createFactsReader(policy), releases: createReleaseLog() };
 }

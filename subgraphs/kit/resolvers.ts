@@ -4,28 +4,19 @@
  * nation holds resolves to its id only: the gateway fetches the rest from the owner.
  */
 import { GraphQLError } from 'graphql';
-import type { ObjectRow } from '../silo';
+import type { LinkedObject, ObjectRow } from '../silo';
 import type { AttackPattern, Resolvers, Vulnerability } from '../contract/types.generated';
 import type { NationContext } from './context';
 import { loadLinks } from './loaders';
 import { pageRequestOf, type ConnectionArgs } from './page-args';
 import { foreignReference, isForeign, nationOfId, stixIdOf, stixTypeOfId, type ForeignReference, type NationObjectParent } from './references';
+import { withheldError } from './releases';
+import { NATION_TYPE_OF_STIX_TYPE, STIX_TYPES_OF } from './stix-properties';
 import { cveOf, integer, killChainPhasesOf, markingOf, observableOf, sourceOf, text, texts } from './stix-fields';
 
 /** The STIX types behind each contract type. */
-const INDICATOR = ['indicator'];
-const SIGHTING = ['sighting'];
-const INCIDENT = ['incident'];
-const THREAT_ACTOR = ['threat-actor', 'intrusion-set'];
+const { Indicator: INDICATOR, Sighting: SIGHTING, Incident: INCIDENT, ThreatActor: THREAT_ACTOR } = STIX_TYPES_OF;
 const PLACE = ['identity', 'location'];
-
-const TYPENAME_OF_STIX_TYPE: Record<string, 'Indicator' | 'Sighting' | 'Incident' | 'ThreatActor'> = {
-  indicator: 'Indicator',
-  sighting: 'Sighting',
-  incident: 'Incident',
-  'threat-actor': 'ThreatActor',
-  'intrusion-set': 'ThreatActor',
-};
 
 export const resolvers: Resolvers = {
   Query: {
@@ -41,7 +32,7 @@ export const resolvers: Resolvers = {
   },
 
   NationObject: {
-    __resolveType: (parent) => TYPENAME_OF_STIX_TYPE[isForeign(parent) ? stixTypeOfId(parent.id) : parent.type] ?? null,
+    __resolveType: (parent) => NATION_TYPE_OF_STIX_TYPE[isForeign(parent) ? stixTypeOfId(parent.id) : parent.type] ?? null,
   },
 
   Indicator: {
@@ -66,7 +57,13 @@ export const resolvers: Resolvers = {
   Sighting: {
     __resolveReference: async (reference, ctx) => loadHeldObject(ctx, reference.id, SIGHTING),
     ...nationObjectFields(),
-    sightingOf: async (parent, _args, ctx) => (await follow(parent, ctx, 'linksFrom', ['sighting-of'], INDICATOR))?.[0] ?? null,
+    sightingOf: async (parent, _args, ctx) => {
+      if (isForeign(parent)) return null;
+      const [linked] = await loadLinks(ctx.loaders.linksFrom, parent.id, ['sighting-of']);
+      // The sighting says what it is a sighting of; when the caller may not see that, say so, not which.
+      if (linked?.withheld) throw withheldError(ctx.nation, parent.id, 'Sighting', 'sightingOf', 'reference:the sighted indicator is not visible to the caller');
+      return linked ? farEndOf(linked, INDICATOR) : null;
+    },
     count: held((row) => integer(row.doc, 'count')),
     firstSeen: docText('first_seen'),
     lastSeen: docText('last_seen'),
@@ -141,6 +138,12 @@ function nationObjectFields() {
       if (isForeign(parent)) throw heldElsewhere(parent);
       return markingOf(parent);
     },
+    fieldMarkings: (parent: NationObjectParent, _args: unknown, ctx: NationContext) => {
+      if (isForeign(parent)) return null;
+      const type = NATION_TYPE_OF_STIX_TYPE[parent.type];
+      const marked = type ? ctx.facts(parent, type).fieldMarkings ?? {} : {};
+      return Object.entries(marked).map(([field, marking]) => ({ field, marking }));
+    },
   };
 }
 
@@ -178,10 +181,18 @@ type Direction = 'linksFrom' | 'linksTo';
 async function follow(parent: NationObjectParent, ctx: NationContext, direction: Direction, kinds: readonly string[], types: readonly string[]): Promise<NationObjectParent[] | null> {
   if (isForeign(parent)) return null;
   const linked = await loadLinks(ctx.loaders[direction], parent.id, kinds);
-  return linked.flatMap(({ farId, far }): NationObjectParent[] => {
-    if (far) return types.includes(far.type) ? [far] : [];
-    return types.includes(stixTypeOfId(farId)) ? [foreignReference(farId)] : [];
+  // A list leaves out what the caller may not see: its length says nothing about it either.
+  return linked.flatMap((item) => {
+    const far = farEndOf(item, types);
+    return far ? [far] : [];
   });
+}
+
+/** The far end of a reference as a parent: a held row, or a reference to another nation's object. */
+function farEndOf({ farId, far, withheld }: LinkedObject, types: readonly string[]): NationObjectParent | null {
+  if (withheld) return null;
+  if (far) return types.includes(far.type) ? far : null;
+  return types.includes(stixTypeOfId(farId)) ? foreignReference(farId) : null;
 }
 
 /** The held objects of `types` a field points at (references to other nations' objects are not its business). */

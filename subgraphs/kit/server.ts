@@ -15,11 +15,22 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { ASSERTION_HEADER, AssertionError, createAssertionVerifier, isNationCode, type AssertionVerifier } from '../../policies';
+import {
+  ASSERTION_HEADER,
+  AssertionError,
+  createAssertionVerifier,
+  createPolicyEngine,
+  DEFAULT_RULES_DIR,
+  isNationCode,
+  loadRuleFolder,
+  type AssertionVerifier,
+  type PolicyEngine,
+} from '../../policies';
 import { openSilo, type SiloDb } from '../silo';
 import { createNationContext, type NationContext } from './context';
 import type { NationSubgraphConfig } from './config';
-import { buildNationSchema } from './schema';
+import { releaseExtensions } from './releases';
+import { buildNationSchema, policySchemaOf } from './schema';
 
 export { loadNationConfig, readGatewayPublicKey, NationConfigError, type NationSubgraphConfig } from './config';
 
@@ -42,9 +53,12 @@ export async function startNationSubgraph(config: NationSubgraphConfig): Promise
   let apollo: ApolloServer<NationContext> | undefined;
   try {
     const verify = await createAssertionVerifier({ publicJwk: config.gatewayPublicJwk, audience: `sovgraph:${config.nation}` });
-    apollo = createApolloServer(config.nation);
+    const enforcement = config.enforcement !== false;
+    if (!enforcement) console.warn(`[nation ${config.nation}] POLICY ENFORCEMENT IS OFF: every caller sees the whole silo (benchmark baseline only)`);
+    const policy = { engine: loadPolicy(config.rulesDir ?? DEFAULT_RULES_DIR) };
+    apollo = createApolloServer(config.nation, enforcement);
     await apollo.start();
-    const http = createServer(requestHandler({ nation: config.nation, db, verify, apollo }));
+    const http = createServer(requestHandler({ nation: config.nation, db, verify, apollo, policy, enforcement }));
     // Longer than the gateway's pooled connections idle, so the gateway never writes to a socket we just closed.
     http.keepAliveTimeout = 35_000;
     const port = await listen(http, config.port, host);
@@ -81,9 +95,14 @@ async function refreshStatistics(db: SiloDb, nation: string): Promise<void> {
   }
 }
 
-function createApolloServer(nation: string): ApolloServer<NationContext> {
+/** The rules in force, compiled. A folder with an invalid file refuses to start: no rules, no data. */
+function loadPolicy(rulesDir: string): PolicyEngine {
+  return createPolicyEngine({ files: loadRuleFolder(rulesDir), schema: policySchemaOf() });
+}
+
+function createApolloServer(nation: string, enforcement: boolean): ApolloServer<NationContext> {
   return new ApolloServer<NationContext>({
-    schema: buildNationSchema(),
+    schema: buildNationSchema(undefined, { enforcement }),
     // Nothing per field or per request that the coalition does not need; and no reporting to any
     // outside service, whatever the environment says: query shapes over a silo are sensitive too.
     plugins: [
@@ -92,6 +111,17 @@ function createApolloServer(nation: string): ApolloServer<NationContext> {
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
+      {
+        async requestDidStart() {
+          return {
+            async willSendResponse({ contextValue, response }) {
+              if (response.body.kind !== 'single') return;
+              const released = releaseExtensions(nation, contextValue.releases);
+              if (released) response.body.singleResult.extensions = { ...response.body.singleResult.extensions, sovgraph: released };
+            },
+          };
+        },
+      },
     ],
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => maskUnexpected(nation, formatted, error),
@@ -114,6 +144,9 @@ interface HandlerDeps {
   db: SiloDb;
   verify: AssertionVerifier;
   apollo: ApolloServer<NationContext>;
+  /** The rules in force; a request keeps the engine it started with. */
+  policy: { engine: PolicyEngine };
+  enforcement: boolean;
 }
 
 function requestHandler(deps: HandlerDeps) {
@@ -126,7 +159,7 @@ function requestHandler(deps: HandlerDeps) {
   };
 }
 
-async function serve({ nation, db, verify, apollo }: HandlerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve({ nation, db, verify, apollo, policy, enforcement }: HandlerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = req.url ?? '/';
   const queryAt = url.indexOf('?');
   const path = queryAt === -1 ? url : url.slice(0, queryAt);
@@ -154,7 +187,7 @@ async function serve({ nation, db, verify, apollo }: HandlerDeps, req: IncomingM
   }
   const response = await apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: queryAt === -1 ? '' : url.slice(queryAt), body },
-    context: async () => createNationContext(db, nation, principal),
+    context: async () => createNationContext(db, nation, principal, policy.engine, { enforcement }),
   });
   res.statusCode = response.status ?? 200;
   for (const [key, value] of response.headers) res.setHeader(key, value);

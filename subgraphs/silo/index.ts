@@ -17,3 +17,4 @@ export {
   type StixLink,
   type Visibility,
 } from './queries';
+export { conditionSql, type PropertyOf } from './condition-sql';

@@ -43,14 +43,16 @@ export interface StixLink {
 /**
  * A reference with the object at its far end (the target of a forward link, the source of a
  * reverse one) when this silo holds it and the caller may see it; `far` is null when the far end
- * belongs to another nation. References to objects of this nation that are absent or invisible
- * are not returned at all.
+ * belongs to another nation. A far end of this nation that is absent or that the caller may not see
+ * is `withheld`: its id is blanked out, so nothing about it leaves the silo but the fact that the
+ * reference exists (a list leaves it out; a single reference says it was withheld).
  */
 export interface LinkedObject {
   link: StixLink;
-  /** Global id of the far end. */
+  /** Global id of the far end ('' when withheld). */
   farId: string;
   far: ObjectRow | null;
+  withheld: boolean;
 }
 
 /** Appends a value to the statement's parameters and returns its placeholder (`$n`). */
@@ -59,10 +61,12 @@ export type Bind = (value: unknown) => string;
 /**
  * A SQL condition on a `stix_object` row (named by `alias`) that holds for the rows the caller may
  * see. The policy layer builds it from the principal; values go through `bind`, never into the text.
+ * `stixTypes`, when given, are the only types the statement can return (a page of indicators): the
+ * condition need not cover the others.
  */
-export type Visibility = (alias: string, bind: Bind) => string;
+export type Visibility = (alias: string, bind: Bind, stixTypes?: readonly string[]) => string;
 
-/** Until the policy layer decides, a caller the gateway vouched for sees the whole silo. */
+/** For the silo's own tools (import, export, seeding): the whole silo. Never for a caller. */
 export const EVERYTHING_VISIBLE: Visibility = () => 'TRUE';
 
 /** Whose silo is read, and what the caller may see in it. */
@@ -167,7 +171,7 @@ async function queryPage(db: SiloQueryable, scope: ReadScope, request: PageReque
   const { values, bind } = parameters();
   const conditions = [
     request.types.length === 1 ? `o.type = ${bind(request.types[0])}` : `o.type = ANY(${bind(request.types)}::text[])`,
-    scope.visibility('o', bind),
+    scope.visibility('o', bind, request.types),
   ];
   if (request.after) conditions.push(`(o.sort_time, o.id) < (${bind(request.after.sortTime)}::timestamptz, ${bind(request.after.id)})`);
   if (request.since) conditions.push(`o.sort_time >= ${bind(request.since)}::timestamptz`);
@@ -210,24 +214,26 @@ type Direction = 'forward' | 'reverse';
 /**
  * References of the given kinds from (forward) or to (reverse) the given ids, each with the object
  * at its far end joined in, so a level of a nested query costs one statement, not two. A far end
- * of this nation that is absent or that the caller may not see drops the reference: a caller
- * learns nothing about an object it may not see, not even that something points at it.
+ * of this nation that is absent or that the caller may not see comes back withheld, its id blanked
+ * in SQL: the caller learns nothing about it but that the reference exists.
  */
 async function queryLinks(db: SiloQueryable, scope: ReadScope, direction: Direction, ids: readonly string[], kinds: readonly string[]): Promise<LinkedObject[]> {
   if (ids.length === 0 || kinds.length === 0) return [];
   const [nearEnd, farEnd] = direction === 'forward' ? ['source_id', 'target_id'] : ['target_id', 'source_id'];
   const { values, bind } = parameters();
   const found = await db.query<{ r: string }>(
-    `SELECT json_build_array(l.source_id, l.kind, l.target_id, l.via, CASE WHEN o.id IS NULL THEN NULL ELSE json_build_array(${objectFields('o')}) END)::text AS r
+    `SELECT json_build_array(l.${nearEnd}, l.kind, CASE WHEN withheld THEN '' ELSE l.${farEnd} END, CASE WHEN withheld THEN NULL ELSE l.via END,
+                             CASE WHEN o.id IS NULL THEN NULL ELSE json_build_array(${objectFields('o')}) END)::text AS r
      FROM stix_link l
      LEFT JOIN stix_object o ON o.id = l.${farEnd} AND ${scope.visibility('o', bind)}
+     CROSS JOIN LATERAL (SELECT o.id IS NULL AND l.${farEnd} LIKE ${bind(`${scope.nation}:%`)} AS withheld) w
      WHERE l.${nearEnd} = ANY(${bind(ids)}::text[]) AND l.kind = ANY(${bind(kinds)}::text[])
-       AND (o.id IS NOT NULL OR l.${farEnd} NOT LIKE ${bind(`${scope.nation}:%`)})
-     ORDER BY l.${nearEnd}, l.kind, o.sort_time DESC NULLS LAST, l.${farEnd} DESC`,
+     ORDER BY l.${nearEnd}, l.kind, withheld, o.sort_time DESC NULLS LAST, l.${farEnd} DESC`,
     values,
   );
   return found.map(({ r }) => {
-    const [source_id, kind, target_id, via, far] = JSON.parse(r) as [string, string, string, string | null, ObjectTuple | null];
-    return { link: { source_id, kind, target_id, via }, farId: direction === 'forward' ? target_id : source_id, far: far && objectRowOf(far) };
+    const [nearId, kind, farId, via, far] = JSON.parse(r) as [string, string, string, string | null, ObjectTuple | null];
+    const link = direction === 'forward' ? { source_id: nearId, kind, target_id: farId, via } : { source_id: farId, kind, target_id: nearId, via };
+    return { link, farId, far: far && objectRowOf(far), withheld: farId === '' };
   });
 }

@@ -1,0 +1,122 @@
+/**
+ * Enforcement at the gateway: wraps Apollo Gateway's executor. Before planning, the operation is
+ * rewritten to fetch what the policy decides on; after execution, the answer is walked and every
+ * field of every nation-owned object decided again, and `extensions.marking` rolled up.
+ *
+ * Apollo Gateway caches query plans by `queryHash` (+ operation name), not by document: the
+ * rewritten document gets a hash of its own, derived from the client's hash and from the rules'
+ * versions (which decide what is injected), so a plan can never be reused for another rewrite.
+ * The server caches the client's document: it is never mutated, only replaced on a derived context.
+ */
+import { createHash } from 'node:crypto';
+import { GraphQLError, Kind, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import type {
+  GatewayExecutor,
+  GatewayGraphQLRequestContext,
+  GatewayInterface,
+  GatewayLoadResult,
+  GatewaySchemaLoadOrUpdateCallback,
+  GatewayUnsubscriber,
+} from '@apollo/server-gateway-interface';
+import type { PolicyEngine, Principal } from '../../policies';
+import { injectPolicyInputs, reservedAliasesIn } from './rewrite';
+import { enforceResult } from './walk';
+
+export interface EnforcementOptions {
+  /** The rules in force (read on every request, so they can be swapped without a restart). */
+  engine(): PolicyEngine;
+  /** The verified caller of a request, from the server's context. */
+  principalOf(context: unknown): Principal | undefined;
+  /** false serves answers as the nations send them: only for the benchmark's "policy off" baseline. */
+  enabled?: boolean;
+}
+
+interface Rewritten {
+  document: DocumentNode;
+  operation: OperationDefinitionNode | undefined;
+  queryHash: string;
+  errors: readonly GraphQLError[];
+}
+
+const REWRITE_CACHE_SIZE = 2000;
+
+export class EnforcingGateway implements GatewayInterface {
+  private readonly rewrites = new Map<string, Rewritten>();
+
+  constructor(
+    private readonly inner: GatewayInterface,
+    private readonly options: EnforcementOptions,
+  ) {}
+
+  onSchemaLoadOrUpdate(callback: GatewaySchemaLoadOrUpdateCallback): GatewayUnsubscriber {
+    return this.inner.onSchemaLoadOrUpdate(callback);
+  }
+
+  stop(): Promise<void> {
+    return this.inner.stop();
+  }
+
+  async load(options: Parameters<GatewayInterface['load']>[0]): Promise<GatewayLoadResult> {
+    const loaded = await this.inner.load(options);
+    const executor = loaded.executor;
+    if (!executor || this.options.enabled === false) return loaded;
+    return { ...loaded, executor: (requestContext) => this.execute(requestContext, executor) };
+  }
+
+  private async execute(requestContext: GatewayGraphQLRequestContext, executor: GatewayExecutor) {
+    const principal = this.options.principalOf(requestContext.context);
+    if (!principal) return { errors: [new GraphQLError('no verified caller: the gateway answers nothing', { extensions: { code: 'UNAUTHENTICATED' } })] };
+    const reserved = reservedAliasesIn(requestContext.document);
+    if (reserved.length) {
+      return { errors: [new GraphQLError(`aliases starting with "__sg_" are reserved for the gateway: rename ${reserved.join(', ')}`, { extensions: { code: 'BAD_USER_INPUT' } })] };
+    }
+    const engine = this.options.engine();
+    const rewritten = this.rewrite(requestContext.schema, requestContext.document, requestContext.queryHash, requestContext.request.operationName, engine);
+    // A rewrite that does not validate would plan something else than asked: refuse, never guess.
+    if (rewritten.errors.length) {
+      console.error(`[gateway] the policy rewrite of operation ${requestContext.queryHash} does not validate: ${rewritten.errors.map((e) => e.message).join('; ')}`);
+      return { errors: [new GraphQLError('the gateway could not prepare this operation for policy enforcement', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] };
+    }
+    const derived: GatewayGraphQLRequestContext = Object.create(requestContext, {
+      document: { value: rewritten.document },
+      queryHash: { value: rewritten.queryHash },
+      operation: { value: rewritten.operation ?? requestContext.operation },
+    });
+    const result = await executor(derived);
+    const enforced = enforceResult({
+      schema: requestContext.schema,
+      engine,
+      principal,
+      document: requestContext.document,
+      operationName: requestContext.request.operationName,
+      variables: requestContext.request.variables,
+      data: result.data,
+      errors: result.errors ?? [],
+    });
+    const sovgraph = enforced.redacted.length || enforced.transformed.length ? { redacted: enforced.redacted, transformed: enforced.transformed } : undefined;
+    return {
+      ...result,
+      data: enforced.data,
+      ...(enforced.errors.length ? { errors: enforced.errors } : { errors: undefined }),
+      extensions: { ...result.extensions, marking: enforced.marking, ...(sovgraph && { sovgraph }) },
+    };
+  }
+
+  private rewrite(schema: GraphQLSchema, document: DocumentNode, queryHash: string, operationName: string | undefined, engine: PolicyEngine): Rewritten {
+    const rulesVersion = Object.entries(engine.versions).sort().map(([file, version]) => `${file}@${version}`).join(',');
+    const key = `${queryHash}|${rulesVersion}`;
+    let rewritten = this.rewrites.get(key);
+    if (!rewritten) {
+      const injected = injectPolicyInputs(schema, document, (type) => engine.fieldsLookedAt(type));
+      rewritten = {
+        document: injected,
+        operation: injected.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName)),
+        queryHash: createHash('sha256').update(`sovgraph-enforced|${key}`).digest('hex'),
+        errors: validate(schema, injected),
+      };
+      if (this.rewrites.size >= REWRITE_CACHE_SIZE) this.rewrites.clear();
+      this.rewrites.set(key, rewritten);
+    }
+    return rewritten;
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * After execution, the composed answer is walked along the client's own operation: every field of
+ * every nation-owned object is decided again by the policy engine (coalition rules plus every
+ * nation's), whatever the nation's subgraph already did; the fields the rewrite injected are read
+ * and removed; and the marking of everything released is rolled up for the app's banner.
+ *
+ * A nation-owned object the caller may not see (no marking arrived, or its id is not released) is
+ * left out of a list, and is `null` with a WITHHELD error where a single object was expected.
+ */
+import {
+  getNamedType,
+  GraphQLError,
+  isAbstractType,
+  isObjectType,
+  Kind,
+  GraphQLSkipDirective,
+  GraphQLIncludeDirective,
+  getDirectiveValues,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLObjectType,
+  type GraphQLOutputType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
+import {
+  applyTransform,
+  combineMarkings,
+  NOT_APPLICABLE,
+  redact,
+  type Decision,
+  type Marking,
+  type ObjectFacts,
+  type PolicyEngine,
+  type Principal,
+} from '../../policies';
+import { INJECTED, INJECTED_PREFIX, isNationType } from './rewrite';
+
+/** The roll-up of what was released: `extensions.marking`. */
+export interface ReleasedMarking extends Marking {
+  owners: string[];
+}
+
+export interface AlteredField {
+  path: Array<string | number>;
+  owner: string;
+  reason: string;
+  transform?: string;
+}
+
+export interface Enforced {
+  data: Record<string, unknown> | null | undefined;
+  errors: GraphQLError[];
+  marking: ReleasedMarking | null;
+  redacted: AlteredField[];
+  transformed: AlteredField[];
+}
+
+interface WalkState {
+  schema: GraphQLSchema;
+  engine: PolicyEngine;
+  principal: Principal;
+  fragments: Map<string, FragmentDefinitionNode>;
+  variables: Record<string, unknown>;
+  errors: GraphQLError[];
+  /** Paths (joined) that already carry an error: a field withheld at source is not reported twice. */
+  erroredPaths: Set<string>;
+  released: Marking[];
+  owners: Set<string>;
+  redacted: AlteredField[];
+  transformed: AlteredField[];
+}
+
+const INVISIBLE = Symbol('invisible');
+
+export function enforceResult(args: {
+  schema: GraphQLSchema;
+  engine: PolicyEngine;
+  principal: Principal;
+  document: DocumentNode;
+  operationName?: string | null;
+  variables?: Record<string, unknown>;
+  data: Record<string, unknown> | null | undefined;
+  errors: readonly GraphQLError[];
+}): Enforced {
+  // Errors on injected fields (a rule value the nation withheld) are the gateway's business only.
+  const errors = args.errors.filter((e) => !e.path?.some((key) => typeof key === 'string' && key.startsWith(INJECTED_PREFIX)));
+  const state: WalkState = {
+    schema: args.schema,
+    engine: args.engine,
+    principal: args.principal,
+    fragments: new Map(args.document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d])),
+    variables: args.variables ?? {},
+    errors,
+    erroredPaths: new Set(errors.map((e) => e.path?.join('.') ?? '')),
+    released: [],
+    owners: new Set(),
+    redacted: [],
+    transformed: [],
+  };
+  const operation = operationOf(args.document, args.operationName);
+  if (args.data && operation) {
+    const root = operation.operation === 'mutation' ? args.schema.getMutationType() : args.schema.getQueryType();
+    if (root) walkObject(state, args.data, root, [operation.selectionSet], []);
+  }
+  return { data: args.data, errors: state.errors, marking: rollUp(state), redacted: state.redacted, transformed: state.transformed };
+}
+
+function operationOf(document: DocumentNode, name?: string | null): OperationDefinitionNode | undefined {
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  return name ? operations.find((o) => o.name?.value === name) : operations[0];
+}
+
+/** Walks one object in place; returns INVISIBLE when it is a nation-owned object the caller may not see. */
+function walkObject(state: WalkState, object: Record<string, unknown>, staticType: GraphQLObjectType, selectionSets: SelectionSetNode[], path: Array<string | number>): typeof INVISIBLE | void {
+  const runtimeType = runtimeTypeOf(state, object, staticType);
+  const facts = runtimeType && isNationType(runtimeType) ? factsOf(object, runtimeType.name) : undefined;
+  stripInjected(object);
+  if (!runtimeType) return INVISIBLE;
+  if (facts && !state.engine.objectVisible(state.principal, facts)) return INVISIBLE;
+  const fields = collectFields(state, runtimeType, selectionSets);
+  for (const [key, nodes] of fields) {
+    if (!(key in object)) continue;
+    const name = nodes[0]!.name.value;
+    if (name === '__typename') continue;
+    const fieldPath = [...path, key];
+    if (facts) {
+      const decision = state.engine.decide(state.principal, facts, name);
+      if (!applyDecision(state, object, key, facts, name, decision, fieldPath)) continue;
+    }
+    const definition = runtimeType.getFields()[name];
+    const childSets = nodes.map((n) => n.selectionSet).filter((s): s is SelectionSetNode => s !== undefined);
+    if (definition && childSets.length) object[key] = walkValue(state, object[key], definition.type, childSets, fieldPath);
+  }
+}
+
+/** Applies one decision to one field; false when nothing is left to walk below it. */
+function applyDecision(state: WalkState, object: Record<string, unknown>, key: string, facts: ObjectFacts, field: string, decision: Decision, path: Array<string | number>): boolean {
+  if (decision.effect === 'deny') {
+    withhold(state, object, key, facts.owner, decision.reason, path);
+    return false;
+  }
+  if (decision.effect === 'redact') {
+    object[key] = redact(object[key]);
+    state.redacted.push({ path, owner: facts.owner, reason: decision.reason });
+  } else if (decision.effect === 'transform') {
+    const generalised = applyTransform(decision.transform!, object[key]);
+    if (generalised === NOT_APPLICABLE) {
+      withhold(state, object, key, facts.owner, `${decision.reason} (${decision.transform} does not apply to this value)`, path);
+      return false;
+    }
+    object[key] = generalised;
+    state.transformed.push({ path, owner: facts.owner, reason: decision.reason, transform: decision.transform! });
+  }
+  const fieldMarking = facts.fieldMarkings?.[field];
+  state.released.push(fieldMarking ? combineMarkings(facts.marking!, fieldMarking) : facts.marking!);
+  state.owners.add(facts.owner);
+  return decision.effect === 'allow' || decision.effect === 'transform';
+}
+
+function withhold(state: WalkState, object: Record<string, unknown>, key: string, owner: string, reason: string, path: Array<string | number>): void {
+  object[key] = null;
+  if (state.erroredPaths.has(path.join('.'))) return;
+  state.erroredPaths.add(path.join('.'));
+  state.errors.push(new GraphQLError(`${path.join('.')} is withheld by ${owner} (${reason})`, { path, extensions: { code: 'WITHHELD', owner, reason } }));
+}
+
+function walkValue(state: WalkState, value: unknown, type: GraphQLOutputType, selectionSets: SelectionSetNode[], path: Array<string | number>): unknown {
+  if (value === null || value === undefined) return value;
+  const named = getNamedType(type);
+  if (Array.isArray(value)) {
+    const kept: unknown[] = [];
+    value.forEach((item, index) => {
+      const walked = walkItem(state, item, named, selectionSets, [...path, index]);
+      // An item the caller may not see is left out: the list's length says nothing about it.
+      if (walked !== INVISIBLE) kept.push(walked);
+    });
+    return kept;
+  }
+  const walked = walkItem(state, value, named, selectionSets, path);
+  if (walked !== INVISIBLE) return walked;
+  const owner = nationOfId(value);
+  state.errors.push(new GraphQLError(`${path.join('.')} is withheld by ${owner} (object not visible to the caller)`, { path, extensions: { code: 'WITHHELD', owner, reason: 'object-not-visible' } }));
+  state.erroredPaths.add(path.join('.'));
+  return null;
+}
+
+function walkItem(state: WalkState, item: unknown, named: ReturnType<typeof getNamedType>, selectionSets: SelectionSetNode[], path: Array<string | number>): unknown {
+  if (Array.isArray(item)) return walkValue(state, item, named as GraphQLOutputType, selectionSets, path);
+  if (item === null || typeof item !== 'object') return item;
+  const staticType = isObjectType(named) ? named : undefined;
+  const abstract = isAbstractType(named) ? named : undefined;
+  if (!staticType && !abstract) return item;
+  const result = walkObject(state, item as Record<string, unknown>, (staticType ?? abstract) as GraphQLObjectType, selectionSets, path);
+  return result === INVISIBLE ? INVISIBLE : item;
+}
+
+function runtimeTypeOf(state: WalkState, object: Record<string, unknown>, staticType: GraphQLObjectType): GraphQLObjectType | undefined {
+  const typename = object[INJECTED.typename];
+  if (typeof typename === 'string') {
+    const type = state.schema.getType(typename);
+    return isObjectType(type) ? type : undefined;
+  }
+  return isObjectType(staticType) ? staticType : undefined;
+}
+
+function factsOf(object: Record<string, unknown>, type: string): ObjectFacts {
+  const marking = asMarking(object[INJECTED.marking]);
+  const fieldMarkings: Record<string, Marking> = {};
+  const listed = object[INJECTED.fieldMarkings];
+  if (Array.isArray(listed)) {
+    for (const entry of listed as Array<{ field?: unknown; marking?: unknown }>) {
+      const fieldMarking = asMarking(entry?.marking);
+      if (typeof entry?.field === 'string' && fieldMarking) fieldMarkings[entry.field] = fieldMarking;
+    }
+  }
+  const values: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(object)) if (key.startsWith(INJECTED.valuePrefix)) values[key.slice(INJECTED.valuePrefix.length)] = value;
+  const owner = typeof object[INJECTED.nation] === 'string' ? (object[INJECTED.nation] as string) : nationOfId(object);
+  // Field markings that could not be read (withheld at source, or absent): no field is decided as
+  // if it had none, so the object is treated as unmarked and everything of it is denied.
+  const fieldMarkingsKnown = Array.isArray(listed);
+  return { type, owner, marking: fieldMarkingsKnown ? marking : undefined, fieldMarkings, values };
+}
+
+function asMarking(value: unknown): Marking | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const m = value as Record<string, unknown>;
+  if (typeof m.classification !== 'string' || typeof m.tlp !== 'string' || !Array.isArray(m.releasableTo) || !Array.isArray(m.caveats)) return undefined;
+  return m as unknown as Marking;
+}
+
+function nationOfId(value: unknown): string {
+  const id = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[INJECTED.id] ?? (value as Record<string, unknown>).id : undefined;
+  return typeof id === 'string' && /^[A-Z]{3}:/.test(id) ? id.slice(0, 3) : 'its owner';
+}
+
+function stripInjected(object: Record<string, unknown>): void {
+  for (const key of Object.keys(object)) if (key.startsWith(INJECTED_PREFIX)) delete object[key];
+}
+
+/** The client's fields for one runtime type, by response key, as graphql-js's CollectFields does. */
+function collectFields(state: WalkState, type: GraphQLObjectType, selectionSets: SelectionSetNode[]): Map<string, FieldNode[]> {
+  const fields = new Map<string, FieldNode[]>();
+  const visited = new Set<string>();
+  const collect = (selectionSet: SelectionSetNode) => {
+    for (const selection of selectionSet.selections) {
+      if (!included(state, selection)) continue;
+      if (selection.kind === Kind.FIELD) {
+        const key = selection.alias?.value ?? selection.name.value;
+        if (key.startsWith(INJECTED_PREFIX)) continue;
+        fields.set(key, [...(fields.get(key) ?? []), selection]);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        if (!selection.typeCondition || applies(state, selection.typeCondition.name.value, type)) collect(selection.selectionSet);
+      } else {
+        const name = selection.name.value;
+        const fragment = state.fragments.get(name);
+        if (visited.has(name) || !fragment || !applies(state, fragment.typeCondition.name.value, type)) continue;
+        visited.add(name);
+        collect(fragment.selectionSet);
+      }
+    }
+  };
+  for (const selectionSet of selectionSets) collect(selectionSet);
+  return fields;
+}
+
+function applies(state: WalkState, condition: string, type: GraphQLObjectType): boolean {
+  if (condition === type.name) return true;
+  const conditionType = state.schema.getType(condition);
+  return isAbstractType(conditionType) && state.schema.isSubType(conditionType, type);
+}
+
+function included(state: WalkState, node: Parameters<typeof getDirectiveValues>[1]): boolean {
+  const skip = getDirectiveValues(GraphQLSkipDirective, node, state.variables);
+  if (skip?.if === true) return false;
+  const include = getDirectiveValues(GraphQLIncludeDirective, node, state.variables);
+  return include?.if !== false;
+}
+
+function rollUp(state: WalkState): ReleasedMarking | null {
+  if (state.released.length === 0) return null;
+  const [first, ...rest] = state.released;
+  return { ...combineMarkings(first!, ...rest), owners: [...state.owners].sort() };
+}

@@ -1,0 +1,71 @@
+/**
+ * How a nation subgraph applies the policy engine to its silo: which rows a caller may know exist
+ * (compiled to SQL), and the facts the engine decides a row's fields on.
+ */
+import { combineMarkings, type Marking, type ObjectFacts, type PolicyEngine, type Principal } from '../../policies';
+import { conditionSql, type ObjectRow, type Visibility } from '../silo';
+import { markingOf } from './stix-fields';
+import { directPropertyOf, FIELD_SOURCES, fieldMarkingsOf, NATION_TYPE_OF_STIX_TYPE, STIX_TYPES_OF, type NationTypeName } from './stix-properties';
+
+export const NATION_TYPES = Object.keys(STIX_TYPES_OF) as NationTypeName[];
+
+/**
+ * The rows of this silo a principal may know exist: for each contract type, the engine's condition
+ * for its `id`; for the other objects a silo holds (places, victims, vulnerabilities: shown only as
+ * values of a decided field), the marking baseline on their own marking.
+ */
+export function visibilityFor(engine: PolicyEngine, principal: Principal, nation: string): Visibility {
+  return (alias, bind, stixTypes) => {
+    const branches: string[] = [];
+    const nationStixTypes: string[] = [];
+    for (const type of NATION_TYPES) {
+      const types = STIX_TYPES_OF[type].filter((t) => !stixTypes || stixTypes.includes(t));
+      if (types.length === 0) continue;
+      nationStixTypes.push(...STIX_TYPES_OF[type]);
+      const condition = conditionSql(engine.visibleWhen(principal, nation, type), alias, bind, (field) => directPropertyOf(type, field));
+      branches.push(`WHEN ${alias}.type = ANY(${bind(types)}::text[]) THEN ${condition}`);
+    }
+    const others = stixTypes?.every((t) => NATION_TYPE_OF_STIX_TYPE[t]) ? 'FALSE' : conditionSql(engine.baselineWhen(principal, nation), alias, bind, () => undefined);
+    return `(CASE ${branches.join(' ')} ELSE ${others} END)`;
+  };
+}
+
+/**
+ * What the engine needs to decide a row's fields, worked out once per row and request: the owner,
+ * the object's marking, each field's granular marking, and the stored values rules compare.
+ */
+export function createFactsReader(engine: PolicyEngine): (row: ObjectRow, type: NationTypeName) => ObjectFacts {
+  const memo = new WeakMap<ObjectRow, ObjectFacts>();
+  return (row, type) => {
+    let facts = memo.get(row);
+    if (!facts) {
+      facts = { type, owner: row.nation, marking: markingOrUndefined(row), fieldMarkings: fieldMarkingsOf(type, granularOf(row), combineMarkings), values: valuesOf(engine, row, type) };
+      memo.set(row, facts);
+    }
+    return facts;
+  };
+}
+
+/** A marking outside the vocabulary is no marking: everything of the row is then denied. */
+function markingOrUndefined(row: ObjectRow): Marking | undefined {
+  try {
+    return markingOf(row);
+  } catch {
+    return undefined;
+  }
+}
+
+function granularOf(row: ObjectRow): Array<{ selectors: string[]; marking: Marking }> {
+  return Array.isArray(row.granular) ? (row.granular as Array<{ selectors: string[]; marking: Marking }>) : [];
+}
+
+function valuesOf(engine: PolicyEngine, row: ObjectRow, type: NationTypeName): Record<string, unknown> | undefined {
+  const fields = engine.fieldsLookedAt(type);
+  if (fields.length === 0) return undefined;
+  const values: Record<string, unknown> = {};
+  for (const field of fields) {
+    const property = FIELD_SOURCES[type][field]?.direct ? FIELD_SOURCES[type][field]!.property : undefined;
+    if (property !== undefined) values[field] = row.doc[property];
+  }
+  return values;
+}

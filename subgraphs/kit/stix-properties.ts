@@ -1,0 +1,109 @@
+/**
+ * Which STIX property each contract field of a nation-owned type comes from. Two things need it and
+ * must agree with the resolvers: a STIX granular marking names properties (`x_sovgraph_source`), the
+ * policy decides fields (`source`); and a rule's field-value condition (`sector equals energy`) is
+ * compiled to SQL on the stored document.
+ */
+import type { Marking } from '../../policies';
+
+export type NationTypeName = 'Indicator' | 'Sighting' | 'Incident' | 'ThreatActor';
+
+interface FieldSource {
+  /** The STIX property (top-level key of the stored document) the field is read from. */
+  property: string;
+  /** True when the GraphQL value is the stored value itself, so a rule may compare it in SQL. */
+  direct?: true;
+}
+
+const COMMON: Record<string, FieldSource> = {
+  id: { property: 'id' },
+  stixId: { property: 'id' },
+  created: { property: 'created' },
+  modified: { property: 'modified' },
+  marking: { property: 'object_marking_refs' },
+  fieldMarkings: { property: 'granular_markings' },
+};
+
+const direct = (property: string): FieldSource => ({ property, direct: true });
+
+export const FIELD_SOURCES: Readonly<Record<NationTypeName, Readonly<Record<string, FieldSource>>>> = {
+  Indicator: {
+    ...COMMON,
+    name: direct('name'),
+    description: direct('description'),
+    pattern: direct('pattern'),
+    patternType: direct('pattern_type'),
+    indicatorTypes: direct('indicator_types'),
+    observable: { property: 'pattern' },
+    validFrom: direct('valid_from'),
+    validUntil: direct('valid_until'),
+    confidence: direct('confidence'),
+    killChainPhases: { property: 'kill_chain_phases' },
+    source: { property: 'x_sovgraph_source' },
+  },
+  Sighting: {
+    ...COMMON,
+    sightingOf: { property: 'sighting_of_ref' },
+    count: direct('count'),
+    firstSeen: direct('first_seen'),
+    lastSeen: direct('last_seen'),
+    whereSighted: { property: 'where_sighted_refs' },
+  },
+  Incident: {
+    ...COMMON,
+    name: direct('name'),
+    description: direct('description'),
+    severity: direct('x_sovgraph_severity'),
+    sector: direct('x_sovgraph_sector'),
+    firstSeen: direct('x_sovgraph_first_seen'),
+  },
+  ThreatActor: {
+    ...COMMON,
+    name: direct('name'),
+    description: direct('description'),
+    aliases: direct('aliases'),
+    motivation: direct('primary_motivation'),
+    sophistication: direct('sophistication'),
+  },
+};
+
+/** The STIX types stored for each contract type (a threat actor is a `threat-actor` or an `intrusion-set`). */
+export const STIX_TYPES_OF: Readonly<Record<NationTypeName, readonly string[]>> = {
+  Indicator: ['indicator'],
+  Sighting: ['sighting'],
+  Incident: ['incident'],
+  ThreatActor: ['threat-actor', 'intrusion-set'],
+};
+
+export const NATION_TYPE_OF_STIX_TYPE: Readonly<Record<string, NationTypeName>> = Object.fromEntries(
+  Object.entries(STIX_TYPES_OF).flatMap(([typeName, stixTypes]) => stixTypes.map((stixType) => [stixType, typeName as NationTypeName])),
+);
+
+/** The document property a rule may compare in SQL for this field; undefined when it may not. */
+export function directPropertyOf(type: NationTypeName, field: string): string | undefined {
+  const source = FIELD_SOURCES[type][field];
+  return source?.direct ? source.property : undefined;
+}
+
+/**
+ * The marking of every field a granular marking selects. A selector names a property and maybe a
+ * path inside it (`kill_chain_phases.[0].phase_name`); marking part of a property marks the whole
+ * field that shows it (the safe side). Several markings on one field combine most restrictively.
+ */
+export function fieldMarkingsOf(
+  type: NationTypeName,
+  granular: ReadonlyArray<{ selectors: readonly string[]; marking: Marking }>,
+  combine: (a: Marking, b: Marking) => Marking,
+): Record<string, Marking> {
+  const marked: Record<string, Marking> = {};
+  for (const { selectors, marking } of granular) {
+    for (const selector of selectors) {
+      const property = selector.split('.')[0]!;
+      for (const [field, source] of Object.entries(FIELD_SOURCES[type])) {
+        if (source.property !== property || field === 'id' || field === 'stixId') continue;
+        marked[field] = marked[field] ? combine(marked[field]!, marking) : marking;
+      }
+    }
+  }
+  return marked;
+}
