@@ -9,7 +9,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { JWK } from 'jose';
 import { createAssertionSigner, createPolicyEngine, DEFAULT_RULES_DIR, loadRuleFolder, type AssertionSigner, type PolicyEngine, type Principal } from '../policies';
-import { EnforcingGateway, policySchemaFromContract } from './enforcement';
+import { createCursorSeal, EnforcingGateway, policySchemaFromContract } from './enforcement';
 import { createTokenVerifier, TokenRejected, type TrustStoreConfig } from './auth/trust-store';
 import { NationsDataSource, type FanoutContext, type NationEndpoint } from './fanout/nations-source';
 import { AssertedSubgraphSource } from './fanout/subgraph-source';
@@ -37,6 +37,8 @@ export interface GatewayConfig {
   rulesDir?: string;
   /** false serves answers as the nations send them: only for the benchmark's "policy off" baseline. */
   enforcement?: boolean;
+  /** 32 bytes sealing the cursors clients see; replicas must share it (default: random per start). */
+  cursorKey?: Buffer;
 }
 
 export interface RunningGateway {
@@ -77,6 +79,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     engine: () => policy.engine,
     principalOf: (context) => (context as GatewayContext).principal,
     enabled: config.enforcement !== false,
+    cursors: createCursorSeal(config.cursorKey),
   });
   const server = new ApolloServer<GatewayContext>({
     gateway,

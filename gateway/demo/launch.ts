@@ -25,6 +25,12 @@ export interface LaunchOptions {
   /** Objects per nation in the generated seed (only when a silo has not been seeded yet). */
   seedSize?: number;
   nationTimeoutMs?: number;
+  /** The rule folder the gateway enforces (default: policies/rules). */
+  rulesDir?: string;
+  /** A nation's own rule folder, when it differs from the gateway's (a misbehaving nation, in tests). */
+  nationRulesDirs?: Readonly<Record<string, string>>;
+  /** false: no policy anywhere, the benchmark's "policy off" baseline. */
+  enforcement?: boolean;
   log?: (line: string) => void;
 }
 
@@ -57,7 +63,7 @@ export async function launchCoalition(options: LaunchOptions): Promise<RunningCo
     const [reference, ...running] = await Promise.all([
       spawnSubgraph('reference', ['subgraphs/cli/reference.ts', '--port', String(referencePort), '--gateway-key', keys.gatewayPublicKeyFile], children, log),
       ...nations.map((nation, i) =>
-        spawnSubgraph(nation, ['subgraphs/cli/nation.ts', '--nation', nation, '--port', String(portOf(i)), '--data', siloDir(dataDir, nation), '--gateway-key', keys.gatewayPublicKeyFile], children, log),
+        spawnSubgraph(nation, ['subgraphs/cli/nation.ts', '--nation', nation, '--port', String(portOf(i)), '--data', siloDir(dataDir, nation), '--gateway-key', keys.gatewayPublicKeyFile, ...policyArgs(options, nation)], children, log),
       ),
     ]);
     const runningNations = running.map((r, i) => ({ nation: nations[i]!, ...r }));
@@ -68,6 +74,8 @@ export async function launchCoalition(options: LaunchOptions): Promise<RunningCo
       trustStore: keys.trustStore,
       assertionPrivateJwk: keys.gatewayPrivateJwk,
       nationTimeoutMs: options.nationTimeoutMs,
+      ...(options.rulesDir && { rulesDir: options.rulesDir }),
+      ...(options.enforcement === false && { enforcement: false }),
     });
     return {
       gateway,
@@ -87,6 +95,11 @@ export async function launchCoalition(options: LaunchOptions): Promise<RunningCo
     await Promise.all(children.map(stopChild));
     throw error;
   }
+}
+
+function policyArgs(options: LaunchOptions, nation: string): string[] {
+  const rulesDir = options.nationRulesDirs?.[nation] ?? options.rulesDir;
+  return [...(rulesDir ? ['--rules', rulesDir] : []), ...(options.enforcement === false ? ['--benchmark-without-policy'] : [])];
 }
 
 export function siloDir(dataDir: string, nation: string): string {

@@ -19,6 +19,7 @@ import type {
   GatewayUnsubscriber,
 } from '@apollo/server-gateway-interface';
 import type { PolicyEngine, Principal } from '../../policies';
+import { CursorRejected, openCursorArguments, type CursorSeal } from './cursors';
 import { injectPolicyInputs, reservedAliasesIn } from './rewrite';
 import { enforceResult } from './walk';
 
@@ -29,6 +30,8 @@ export interface EnforcementOptions {
   principalOf(context: unknown): Principal | undefined;
   /** false serves answers as the nations send them: only for the benchmark's "policy off" baseline. */
   enabled?: boolean;
+  /** Seals the cursors the client sees and opens those it sends back. */
+  cursors: CursorSeal;
 }
 
 interface Rewritten {
@@ -70,8 +73,15 @@ export class EnforcingGateway implements GatewayInterface {
     if (reserved.length) {
       return { errors: [new GraphQLError(`aliases starting with "__sg_" are reserved for the gateway: rename ${reserved.join(', ')}`, { extensions: { code: 'BAD_USER_INPUT' } })] };
     }
+    let opened;
+    try {
+      opened = openCursorArguments(requestContext.document, requestContext.request.variables, this.options.cursors);
+    } catch (error) {
+      if (error instanceof CursorRejected) return { errors: [error] };
+      throw error;
+    }
     const engine = this.options.engine();
-    const rewritten = this.rewrite(requestContext.schema, requestContext.document, requestContext.queryHash, requestContext.request.operationName, engine);
+    const rewritten = this.rewrite(requestContext.schema, opened.document, requestContext.queryHash, requestContext.request.operationName, engine);
     // A rewrite that does not validate would plan something else than asked: refuse, never guess.
     if (rewritten.errors.length) {
       console.error(`[gateway] the policy rewrite of operation ${requestContext.queryHash} does not validate: ${rewritten.errors.map((e) => e.message).join('; ')}`);
@@ -81,6 +91,7 @@ export class EnforcingGateway implements GatewayInterface {
       document: { value: rewritten.document },
       queryHash: { value: rewritten.queryHash },
       operation: { value: rewritten.operation ?? requestContext.operation },
+      request: { value: { ...requestContext.request, variables: opened.variables } },
     });
     const result = await executor(derived);
     const enforced = enforceResult({
@@ -92,6 +103,7 @@ export class EnforcingGateway implements GatewayInterface {
       variables: requestContext.request.variables,
       data: result.data,
       errors: result.errors ?? [],
+      sealCursor: (cursor) => this.options.cursors.seal(cursor),
     });
     const sovgraph = enforced.redacted.length || enforced.transformed.length ? { redacted: enforced.redacted, transformed: enforced.transformed } : undefined;
     return {

@@ -2,3 +2,4 @@
 export { EnforcingGateway, type EnforcementOptions } from './enforcing-gateway';
 export { policySchemaFromContract } from './policy-schema';
 export { enforceResult, type Enforced, type ReleasedMarking } from './walk';
+export { createCursorSeal, type CursorSeal } from './cursors';

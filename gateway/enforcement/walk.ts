@@ -69,8 +69,11 @@ interface WalkState {
   erroredPaths: Set<string>;
   released: Marking[];
   owners: Set<string>;
+  /** Lists that lost items, by their path (joined, as the nations' answer had it): old index → new, or null. */
+  remaps: Map<string, Map<number, number | null>>;
   redacted: AlteredField[];
   transformed: AlteredField[];
+  sealCursor?: (cursor: string) => string;
 }
 
 const INVISIBLE = Symbol('invisible');
@@ -84,6 +87,8 @@ export function enforceResult(args: {
   variables?: Record<string, unknown>;
   data: Record<string, unknown> | null | undefined;
   errors: readonly GraphQLError[];
+  /** Seals the cursors handed to the client (edges' `cursor`, `pageInfo.endCursor`). */
+  sealCursor?: (cursor: string) => string;
 }): Enforced {
   // Errors on injected fields (a rule value the nation withheld) are the gateway's business only.
   const errors = args.errors.filter((e) => !e.path?.some((key) => typeof key === 'string' && key.startsWith(INJECTED_PREFIX)));
@@ -97,6 +102,8 @@ export function enforceResult(args: {
     erroredPaths: new Set(errors.map((e) => e.path?.join('.') ?? '')),
     released: [],
     owners: new Set(),
+    remaps: new Map(),
+    sealCursor: args.sealCursor,
     redacted: [],
     transformed: [],
   };
@@ -105,7 +112,34 @@ export function enforceResult(args: {
     const root = operation.operation === 'mutation' ? args.schema.getMutationType() : args.schema.getQueryType();
     if (root) walkObject(state, args.data, root, [operation.selectionSet], []);
   }
-  return { data: args.data, errors: state.errors, marking: rollUp(state), redacted: state.redacted, transformed: state.transformed };
+  const renumber = (path: Array<string | number>) => renumbered(state, path);
+  const errors_ = state.errors.flatMap((e) => {
+    if (!e.path) return [e];
+    const path = renumber([...e.path]);
+    if (!path) return [];
+    return [path.join('.') === e.path.join('.') ? e : new GraphQLError(e.message, { path, extensions: e.extensions, originalError: e.originalError ?? undefined })];
+  });
+  const altered = (fields: AlteredField[]) => fields.flatMap((f) => {
+    const path = renumber(f.path);
+    return path ? [{ ...f, path }] : [];
+  });
+  return { data: args.data, errors: errors_, marking: rollUp(state), redacted: altered(state.redacted), transformed: altered(state.transformed) };
+}
+
+/** A path as the nations' answer had it → as the client gets it (lists that lost items); null when it was dropped. */
+function renumbered(state: WalkState, path: Array<string | number>): Array<string | number> | null {
+  if (state.remaps.size === 0) return path;
+  const out: Array<string | number> = [];
+  for (let i = 0; i < path.length; i++) {
+    const key = path[i]!;
+    const remap = typeof key === 'number' ? state.remaps.get(path.slice(0, i).join('.')) : undefined;
+    if (remap && typeof key === 'number' && remap.has(key)) {
+      const next = remap.get(key);
+      if (next === null || next === undefined) return null;
+      out.push(next);
+    } else out.push(key);
+  }
+  return out;
 }
 
 function operationOf(document: DocumentNode, name?: string | null): OperationDefinitionNode | undefined {
@@ -130,6 +164,7 @@ function walkObject(state: WalkState, object: Record<string, unknown>, staticTyp
       const decision = state.engine.decide(state.principal, facts, name);
       if (!applyDecision(state, object, key, facts, name, decision, fieldPath)) continue;
     }
+    if (state.sealCursor && isCursorField(runtimeType.name, name) && typeof object[key] === 'string') object[key] = state.sealCursor(object[key] as string);
     const definition = runtimeType.getFields()[name];
     const childSets = nodes.map((n) => n.selectionSet).filter((s): s is SelectionSetNode => s !== undefined);
     if (definition && childSets.length) object[key] = walkValue(state, object[key], definition.type, childSets, fieldPath);
@@ -172,11 +207,15 @@ function walkValue(state: WalkState, value: unknown, type: GraphQLOutputType, se
   const named = getNamedType(type);
   if (Array.isArray(value)) {
     const kept: unknown[] = [];
+    const remap = new Map<number, number | null>();
     value.forEach((item, index) => {
-      const walked = walkItem(state, item, named, selectionSets, [...path, index]);
-      // An item the caller may not see is left out: the list's length says nothing about it.
+      const itemPath = [...path, index];
+      const walked = item === null && isNationValued(named) && withheldAt(state, itemPath) ? INVISIBLE : walkItem(state, item, named, selectionSets, itemPath);
+      // An item the caller may not see is left out (with its errors): the list's length says nothing about it.
+      remap.set(index, walked === INVISIBLE ? null : kept.length);
       if (walked !== INVISIBLE) kept.push(walked);
     });
+    if (kept.length !== value.length) state.remaps.set(path.join('.'), remap);
     return kept;
   }
   const walked = walkItem(state, value, named, selectionSets, path);
@@ -185,6 +224,20 @@ function walkValue(state: WalkState, value: unknown, type: GraphQLOutputType, se
   state.errors.push(new GraphQLError(`${path.join('.')} is withheld by ${owner} (object not visible to the caller)`, { path, extensions: { code: 'WITHHELD', owner, reason: 'object-not-visible' } }));
   state.erroredPaths.add(path.join('.'));
   return null;
+}
+
+function isCursorField(typeName: string, field: string): boolean {
+  return (field === 'cursor' && typeName.endsWith('Edge')) || (field === 'endCursor' && typeName === 'PageInfo');
+}
+
+function isNationValued(type: ReturnType<typeof getNamedType>): boolean {
+  return isNationType(type) || (isAbstractType(type) && type.name === 'NationObject');
+}
+
+/** Whether the nation withheld the object at this path (a reference it would not resolve for the caller). */
+function withheldAt(state: WalkState, path: Array<string | number>): boolean {
+  const joined = path.join('.');
+  return state.errors.some((e) => e.extensions?.code === 'WITHHELD' && e.path?.join('.') === joined);
 }
 
 function walkItem(state: WalkState, item: unknown, named: ReturnType<typeof getNamedType>, selectionSets: SelectionSetNode[], path: Array<string | number>): unknown {

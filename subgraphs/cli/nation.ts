@@ -12,7 +12,11 @@ import { isNationCode } from '../../policies';
 import { loadNationConfig, NationConfigError, readGatewayPublicKey, startNationSubgraph, type NationSubgraphConfig } from '../kit';
 
 const USAGE = `usage: npm run nation -- --config <nation.json>
-       npm run nation -- --nation FRA --port 4101 [--host 127.0.0.1] [--data .data/silos/FRA | --database-url postgres://…] --gateway-key .data/keys/gateway.public.jwk`;
+       npm run nation -- --nation FRA --port 4101 [--host 127.0.0.1] [--data .data/silos/FRA | --database-url postgres://…] --gateway-key .data/keys/gateway.public.jwk
+                         [--rules policies/rules]
+
+  --rules   the folder of rule files in force (default: policies/rules)
+  --benchmark-without-policy   serve every caller the whole silo: the benchmark's "policy off" baseline, never for real use`;
 
 function configFromArgs(argv: string[]): NationSubgraphConfig {
   const { values } = parseArgs({
@@ -25,10 +29,13 @@ function configFromArgs(argv: string[]): NationSubgraphConfig {
       data: { type: 'string' },
       'database-url': { type: 'string' },
       'gateway-key': { type: 'string' },
+      rules: { type: 'string' },
+      'benchmark-without-policy': { type: 'boolean', default: false },
     },
     strict: true,
   });
-  if (values.config) return loadNationConfig(values.config);
+  const policy = { ...(values.rules && { rulesDir: values.rules }), ...(values['benchmark-without-policy'] && { enforcement: false }) };
+  if (values.config) return { ...loadNationConfig(values.config), ...policy };
   const nation = values.nation?.toUpperCase();
   if (!isNationCode(nation)) throw new UsageError(`--nation must be an ISO 3166 alpha-3 code such as FRA (got ${values.nation ?? 'nothing'})`);
   const port = Number(values.port);
@@ -41,6 +48,7 @@ function configFromArgs(argv: string[]): NationSubgraphConfig {
     ...(values.host && { host: values.host }),
     ...(databaseUrl ? { databaseUrl } : { dataDir: values.data ?? `.data/silos/${nation}` }),
     gatewayPublicJwk: readGatewayPublicKey(values['gateway-key']),
+    ...policy,
   };
 }
 

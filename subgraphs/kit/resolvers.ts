@@ -37,7 +37,7 @@ export const resolvers: Resolvers = {
 
   Indicator: {
     // Reference resolvers stay async: a synchronous throw would null the whole _entities batch.
-    __resolveReference: async (reference, ctx) => loadHeldObject(ctx, reference.id, INDICATOR),
+    __resolveReference: async (reference, ctx) => referencedObject(ctx, reference.id, INDICATOR),
     ...nationObjectFields(),
     name: docText('name'),
     description: docText('description'),
@@ -55,7 +55,7 @@ export const resolvers: Resolvers = {
   },
 
   Sighting: {
-    __resolveReference: async (reference, ctx) => loadHeldObject(ctx, reference.id, SIGHTING),
+    __resolveReference: async (reference, ctx) => referencedObject(ctx, reference.id, SIGHTING),
     ...nationObjectFields(),
     sightingOf: async (parent, _args, ctx) => {
       if (isForeign(parent)) return null;
@@ -77,7 +77,7 @@ export const resolvers: Resolvers = {
   },
 
   Incident: {
-    __resolveReference: async (reference, ctx) => loadHeldObject(ctx, reference.id, INCIDENT),
+    __resolveReference: async (reference, ctx) => referencedObject(ctx, reference.id, INCIDENT),
     ...nationObjectFields(),
     name: docText('name'),
     description: docText('description'),
@@ -98,7 +98,7 @@ export const resolvers: Resolvers = {
   },
 
   ThreatActor: {
-    __resolveReference: async (reference, ctx) => loadHeldObject(ctx, reference.id, THREAT_ACTOR),
+    __resolveReference: async (reference, ctx) => referencedObject(ctx, reference.id, THREAT_ACTOR),
     ...nationObjectFields(),
     name: docText('name'),
     description: docText('description'),
@@ -126,6 +126,19 @@ async function loadHeldObject(ctx: NationContext, id: string, types: readonly st
   if (nationOfId(id) !== ctx.nation) return null;
   const row = await ctx.loaders.objects.load(id);
   return row && types.includes(row.type) ? row : null;
+}
+
+/**
+ * An object another object refers to (the gateway's `_entities`): one the caller may not see and
+ * one this silo does not hold get the same WITHHELD error, which names neither, so the referring
+ * field says "withheld" rather than silently nothing, and existence is not given away.
+ */
+async function referencedObject(ctx: NationContext, id: string, types: readonly string[]): Promise<ObjectRow> {
+  const row = await loadHeldObject(ctx, id, types);
+  if (row) return row;
+  throw new GraphQLError(`the referenced object is withheld by ${ctx.nation}, or ${ctx.nation} does not hold it`, {
+    extensions: { code: 'WITHHELD', owner: ctx.nation, reason: 'object-not-visible' },
+  });
 }
 
 /** What every nation-owned type answers the same way. */

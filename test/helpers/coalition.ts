@@ -24,7 +24,9 @@ export interface GraphQLAnswer {
   extensions?: Record<string, any>;
 }
 
-export async function startTestCoalition(options: { seedSize?: number; nationTimeoutMs?: number; nations?: string[] } = {}): Promise<TestCoalition> {
+export async function startTestCoalition(
+  options: { seedSize?: number; nationTimeoutMs?: number; nations?: string[]; rulesDir?: string; nationRulesDirs?: Record<string, string> } = {},
+): Promise<TestCoalition> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sovgraph-test-'));
   const coalition = await launchCoalition({
     dataDir,
@@ -34,6 +36,8 @@ export async function startTestCoalition(options: { seedSize?: number; nationTim
     seedSize: options.seedSize ?? 120,
     nationTimeoutMs: options.nationTimeoutMs ?? 1500,
     nations: options.nations,
+    rulesDir: options.rulesDir,
+    nationRulesDirs: options.nationRulesDirs,
   });
   return {
     coalition,

@@ -1,0 +1,78 @@
+/**
+ * Sealed cursors. A nation's cursor is its sort key in clear (`<time>|<id>`): the gateway needs it so
+ * to merge pages, but the time is a field value (validFrom, lastSeen…) that a rule may withhold or
+ * generalise. So the gateway seals every cursor it hands out (AES-256-GCM, node:crypto: a standard
+ * AEAD, nothing hand-made) and opens the `after` it gets back; a client sees opaque text it cannot
+ * read or forge. Replicas behind one load balancer must share the key.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { GraphQLError, Kind, visit, type ArgumentNode, type DocumentNode } from 'graphql';
+
+const PREFIX = 'sg1.';
+
+export interface CursorSeal {
+  seal(cursor: string): string;
+  /** The nation cursor inside, or undefined when the text is not a cursor this key sealed. */
+  open(sealed: string): string | undefined;
+}
+
+/** `key`: 32 bytes; omitted, a random key (cursors then last as long as the process). */
+export function createCursorSeal(key: Buffer = randomBytes(32)): CursorSeal {
+  if (key.length !== 32) throw new Error(`the cursor key must be 32 bytes (got ${key.length})`);
+  return {
+    seal(cursor) {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      const body = Buffer.concat([cipher.update(cursor, 'utf8'), cipher.final()]);
+      return PREFIX + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+    },
+    open(sealed) {
+      if (!sealed.startsWith(PREFIX)) return undefined;
+      const raw = Buffer.from(sealed.slice(PREFIX.length), 'base64url');
+      if (raw.length < 29) return undefined;
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+        decipher.setAuthTag(raw.subarray(12, 28));
+        return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+export class CursorRejected extends GraphQLError {
+  constructor(where: string) {
+    super(`${where}: not a cursor this gateway issued (pass back an edge's cursor or pageInfo.endCursor unchanged)`, { extensions: { code: 'BAD_USER_INPUT' } });
+  }
+}
+
+/**
+ * Opens every `after` argument of the operation: literals in the document, variables in `variables`.
+ * Throws CursorRejected naming the argument when one is not a sealed cursor.
+ */
+export function openCursorArguments(document: DocumentNode, variables: Record<string, unknown> | undefined, seal: CursorSeal): { document: DocumentNode; variables: Record<string, unknown> | undefined } {
+  let opened = variables;
+  const openedNames = new Set<string>();
+  const rewritten = visit(document, {
+    Argument(node): ArgumentNode | undefined {
+      if (node.name.value !== 'after') return undefined;
+      if (node.value.kind === Kind.STRING) {
+        const cursor = seal.open(node.value.value);
+        if (cursor === undefined) throw new CursorRejected('argument "after"');
+        return { ...node, value: { ...node.value, value: cursor } };
+      }
+      if (node.value.kind === Kind.VARIABLE) {
+        const name = node.value.name.value;
+        const value = opened?.[name];
+        if (typeof value !== 'string' || openedNames.has(name)) return undefined;
+        openedNames.add(name);
+        const cursor = seal.open(value);
+        if (cursor === undefined) throw new CursorRejected(`variable "$${name}"`);
+        opened = { ...opened, [name]: cursor };
+      }
+      return undefined;
+    },
+  });
+  return { document: rewritten, variables: opened };
+}
