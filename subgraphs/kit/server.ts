@@ -26,10 +26,12 @@ import {
   type AssertionVerifier,
   type PolicyEngine,
 } from '../../policies';
+import { createHash } from 'node:crypto';
+import { openAuditLog, type AuditLog } from '../audit';
 import { openSilo, type SiloDb } from '../silo';
 import { createNationContext, type NationContext } from './context';
 import type { NationSubgraphConfig } from './config';
-import { releaseExtensions } from './releases';
+import { releaseExtensions, type ReleaseLog } from './releases';
 import { buildNationSchema, policySchemaOf } from './schema';
 
 export { loadNationConfig, readGatewayPublicKey, NationConfigError, type NationSubgraphConfig } from './config';
@@ -38,6 +40,8 @@ export interface RunningNationSubgraph {
   /** The GraphQL endpoint, e.g. `http://127.0.0.1:4101/graphql`. */
   url: string;
   db: SiloDb;
+  /** The nation's audit log of releases (hash-chained, in the silo). */
+  audit: AuditLog;
   /** Stops listening, drops open connections, closes the silo. */
   stop(): Promise<void>;
 }
@@ -51,32 +55,38 @@ export async function startNationSubgraph(config: NationSubgraphConfig): Promise
   const db = await openSilo({ nation: config.nation, dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   await refreshStatistics(db, config.nation);
   let apollo: ApolloServer<NationContext> | undefined;
+  let audit: AuditLog | undefined;
   try {
+    audit = await openAuditLog(db, { onError: (error) => console.error(`[nation ${config.nation}] audit: ${error.message}`) });
     const verify = await createAssertionVerifier({ publicJwk: config.gatewayPublicJwk, audience: `sovgraph:${config.nation}` });
     const enforcement = config.enforcement !== false;
     if (!enforcement) console.warn(`[nation ${config.nation}] POLICY ENFORCEMENT IS OFF: every caller sees the whole silo (benchmark baseline only)`);
     const policy = { engine: loadPolicy(config.rulesDir ?? DEFAULT_RULES_DIR) };
-    apollo = createApolloServer(config.nation, enforcement);
+    apollo = createApolloServer(config.nation, enforcement, audit);
     await apollo.start();
     const http = createServer(requestHandler({ nation: config.nation, db, verify, apollo, policy, enforcement }));
     // Longer than the gateway's pooled connections idle, so the gateway never writes to a socket we just closed.
     http.keepAliveTimeout = 35_000;
     const port = await listen(http, config.port, host);
     const running = apollo;
+    const runningAudit = audit;
     return {
       url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${GRAPHQL_PATH}`,
       db,
+      audit: runningAudit,
       async stop() {
         await new Promise<void>((resolve) => {
           http.close(() => resolve());
           http.closeAllConnections();
         });
         await running.stop();
+        await runningAudit.close().catch((error: Error) => console.error(`[nation ${config.nation}] audit: ${error.message}`));
         await db.close();
       },
     };
   } catch (error) {
     await apollo?.stop();
+    await audit?.close().catch(() => {});
     await db.close();
     throw error;
   }
@@ -100,7 +110,7 @@ function loadPolicy(rulesDir: string): PolicyEngine {
   return createPolicyEngine({ files: loadRuleFolder(rulesDir), schema: policySchemaOf() });
 }
 
-function createApolloServer(nation: string, enforcement: boolean): ApolloServer<NationContext> {
+function createApolloServer(nation: string, enforcement: boolean, audit: AuditLog): ApolloServer<NationContext> {
   return new ApolloServer<NationContext>({
     schema: buildNationSchema(undefined, { enforcement }),
     // Nothing per field or per request that the coalition does not need; and no reporting to any
@@ -114,7 +124,8 @@ function createApolloServer(nation: string, enforcement: boolean): ApolloServer<
       {
         async requestDidStart() {
           return {
-            async willSendResponse({ contextValue, response }) {
+            async willSendResponse({ contextValue, response, request }) {
+              auditRelease(audit, contextValue, request.operationName ?? null, request.query ?? '');
               if (response.body.kind !== 'single') return;
               const released = releaseExtensions(nation, contextValue.releases);
               if (released) response.body.singleResult.extensions = { ...response.body.singleResult.extensions, sovgraph: released };
@@ -125,6 +136,24 @@ function createApolloServer(nation: string, enforcement: boolean): ApolloServer<
     ],
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => maskUnexpected(nation, formatted, error),
+  });
+}
+
+/**
+ * Every release goes to the owner's audit log: who asked, which operation, which objects, which
+ * fields were withheld, redacted or generalised. A request that released nothing (the gateway
+ * reading the schema) is not a release.
+ */
+function auditRelease(audit: AuditLog, { principal, releases }: NationContext, operationName: string | null, query: string): void {
+  if (releases.released.size === 0 && releases.withheld.length === 0) return;
+  const fields = (list: ReleaseLog['withheld']) => list.map(({ object, field, reason }) => ({ object, field, reason }));
+  audit.record({
+    principal: { subject: principal.subject, nation: principal.nation, clearance: principal.clearance, roles: principal.roles, communities: principal.communities },
+    operation: { name: operationName, queryHash: createHash('sha256').update(query).digest('hex') },
+    released: [...releases.released],
+    withheld: fields(releases.withheld),
+    redacted: fields(releases.redacted),
+    transformed: releases.transformed.map(({ object, field, reason, transform }) => ({ object, field, reason, transform })),
   });
 }
 

@@ -3,11 +3,15 @@
  * one run (the machine is shared and noisy: read the ratios, not the absolute figures):
  *   1. one nation subgraph alone (the floor),
  *   2. plain @apollo/gateway over that one subgraph,
- *   3. sovgraph over five nations (fan-out + keyset merge),
- *   4. sovgraph with a reference-subgraph hop (technique names).
- * Environment: BENCH_SECONDS (default 8), BENCH_CONCURRENCY (default 16), BENCH_SEED_SIZE (default 400).
+ *   3. sovgraph over five nations with the policy layer OFF (fan-out + keyset merge only),
+ *   4. the same with the policy layer ON (every field decided at source and again at the gateway),
+ *   5. sovgraph with a reference-subgraph hop (technique names), policy on.
+ * Policy off and on run as two coalitions over copies of the same silos, measured alternately
+ * (off, on, off, on…) so that drift in the machine's load hits both alike.
+ * Environment: BENCH_SECONDS (default 8), BENCH_CONCURRENCY (default 16), BENCH_SEED_SIZE (default 400),
+ * BENCH_ROUNDS (policy off/on pairs, default 2).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
@@ -23,6 +27,7 @@ import { runLoad, type LoadResult } from './load';
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const seedSize = Number(process.env.BENCH_SEED_SIZE ?? 400);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 
 const nestedQuery = (techniqueFields: string) => `query Bench {
   indicators(first: 50) {
@@ -41,25 +46,38 @@ const nestedQuery = (techniqueFields: string) => `query Bench {
 const principal: Principal = { subject: 'bench', nation: 'FRA', clearance: 'TOP_SECRET', roles: ['analyst'], communities: ['NATO', 'EU'] };
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sovgraph-bench-'));
-console.log(`starting a five-nation coalition (${seedSize} objects a nation)…`);
-const coalition = await launchCoalition({ dataDir, gatewayPort: 0, referencePort: 0, firstNationPort: 0, seedSize });
+const offDataDir = mkdtempSync(join(tmpdir(), 'sovgraph-bench-off-'));
+console.log(`seeding a five-nation coalition (${seedSize} objects a nation)…`);
+const ports = { gatewayPort: 0, referencePort: 0, firstNationPort: 0, seedSize };
+await (await launchCoalition({ dataDir, ...ports })).stop();
+cpSync(dataDir, offDataDir, { recursive: true });
+console.log('starting it twice over copies of the same silos: policy on, and policy off…');
+const [coalition, unpoliced] = await Promise.all([launchCoalition({ dataDir, ...ports }), launchCoalition({ dataDir: offDataDir, ...ports, enforcement: false })]);
 const fra = coalition.nations.find((n) => n.nation === 'FRA')!;
 const sign = await createAssertionSigner({ privateJwk: coalition.keys.gatewayPrivateJwk, ttlSeconds: 3600 });
 const assertion = await sign(principal, 'sovgraph:FRA');
 const plain = await startPlainGateway(fra.url, assertion);
 const token = await mintToken(coalition.keys.idpPrivateJwks.FRA!, { nation: 'FRA', clearance: 'TOP_SECRET', roles: ['analyst'], communities: ['NATO', 'EU'] });
 
-const scenarios: Array<{ name: string; url: string; headers: Record<string, string>; query: string }> = [
-  { name: 'nation subgraph alone (floor)', url: fra.url, headers: { [ASSERTION_HEADER]: assertion }, query: nestedQuery('id') },
-  { name: 'plain @apollo/gateway, 1 nation', url: plain.url, headers: {}, query: nestedQuery('id') },
-  { name: 'sovgraph, 5 nations fan-out', url: coalition.gateway.url, headers: { authorization: `Bearer ${token}` }, query: nestedQuery('id') },
-  { name: 'sovgraph, 5 nations + reference hop', url: coalition.gateway.url, headers: { authorization: `Bearer ${token}` }, query: nestedQuery('id name tactics') },
+const unpolicedToken = await mintToken(unpoliced.keys.idpPrivateJwks.FRA!, { nation: 'FRA', clearance: 'TOP_SECRET', roles: ['analyst'], communities: ['NATO', 'EU'] });
+
+type Scenario = { name: string; url: string; headers: Record<string, string>; query: string; pids: number[] };
+const pidsOf = (c: typeof coalition) => [...c.nations.map((n) => n.child.pid!), c.reference.child.pid!];
+const POLICY_OFF = 'sovgraph, 5 nations, policy OFF';
+const POLICY_ON = 'sovgraph, 5 nations, policy ON';
+const policyOff: Scenario = { name: POLICY_OFF, url: unpoliced.gateway.url, headers: { authorization: `Bearer ${unpolicedToken}` }, query: nestedQuery('id'), pids: pidsOf(unpoliced) };
+const policyOn: Scenario = { name: POLICY_ON, url: coalition.gateway.url, headers: { authorization: `Bearer ${token}` }, query: nestedQuery('id'), pids: pidsOf(coalition) };
+const scenarios: Scenario[] = [
+  { name: 'nation subgraph alone (floor)', url: fra.url, headers: { [ASSERTION_HEADER]: assertion }, query: nestedQuery('id'), pids: pidsOf(coalition) },
+  { name: 'plain @apollo/gateway, 1 nation', url: plain.url, headers: {}, query: nestedQuery('id'), pids: pidsOf(coalition) },
+  ...Array.from({ length: rounds }, () => [policyOff, policyOn]).flat(),
+  { name: 'sovgraph, 5 nations + reference hop, policy ON', url: coalition.gateway.url, headers: { authorization: `Bearer ${token}` }, query: nestedQuery('id name tactics'), pids: pidsOf(coalition) },
 ];
 
 const results: Array<{ name: string; result: LoadResult; benchCpuMs: number; subgraphCpuMs: number }> = [];
-const subgraphPids = [...coalition.nations.map((n) => n.child.pid!), coalition.reference.child.pid!];
 try {
   for (const scenario of scenarios) {
+    const subgraphPids = scenario.pids;
     const cpuBefore = process.cpuUsage();
     const subgraphBefore = subgraphCpuMs(subgraphPids);
     const result = await runLoad({
@@ -78,8 +96,9 @@ try {
   }
 } finally {
   await plain.stop();
-  await coalition.stop();
+  await Promise.all([coalition.stop(), unpoliced.stop()]);
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(offDataDir, { recursive: true, force: true });
 }
 
 const floor = results[1]!.result.requestsPerSecond;
@@ -92,6 +111,16 @@ for (const { name, result, benchCpuMs, subgraphCpuMs: subCpu } of results) {
   );
   if (result.firstFailure) console.log(`    first failure: ${result.firstFailure}`);
 }
+
+const offRuns = results.filter((r) => r.name === POLICY_OFF);
+const onRuns = results.filter((r) => r.name === POLICY_ON);
+const pairs = onRuns.map((on, i) => on.result.requestsPerSecond / offRuns[i]!.result.requestsPerSecond);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+console.log(`\npolicy ON / policy OFF throughput, per alternating pair: ${pairs.map((r) => r.toFixed(3)).join(', ')}; median ${median(pairs).toFixed(3)}`);
+console.log(`policy layer overhead (1 - median ratio): ${((1 - median(pairs)) * 100).toFixed(1)}% of throughput (target: at most 10%)`);
+console.log(
+  `p99 policy OFF ${median(offRuns.map((r) => r.result.p99Ms)).toFixed(1)} ms, policy ON ${median(onRuns.map((r) => r.result.p99Ms)).toFixed(1)} ms (medians over ${rounds} runs each)`,
+);
 
 /** User + system CPU of processes, from /proc (Linux), in ms. */
 function subgraphCpuMs(pids: number[]): number {
