@@ -106,6 +106,9 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
   const cache = new Map<string, Decision>();
   const cacheSize = options.cacheSize ?? 100_000;
   const principalKeys = new WeakMap<Principal, string>();
+  // Facts are not changed once decided on (callers build one per object): the object's part of
+  // the key is built once, and deciding its next field costs a concatenation and a lookup.
+  const objectKeys = new WeakMap<ObjectFacts, string>();
   const stats = { decisions: 0, cacheHits: 0 };
 
   function explain(principal: Principal, object: ObjectFacts, field: string): Explanation {
@@ -179,8 +182,13 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
       pk = [principal.nation, principal.clearance, [...principal.roles].sort().join(','), [...principal.communities].sort().join(',')].join('|');
       principalKeys.set(principal, pk);
     }
+    let ok = objectKeys.get(object);
+    if (ok === undefined) {
+      ok = `${object.owner}\u0001${object.type}\u0001${markingKey(object.marking)}`;
+      objectKeys.set(object, ok);
+    }
     const fieldMarking = object.fieldMarkings?.[field];
-    let key = `${pk}\u0001${object.owner}\u0001${object.type}\u0001${field}\u0001${markingKey(object.marking)}\u0001${fieldMarking ? markingKey(fieldMarking) : ''}`;
+    let key = `${pk}\u0001${ok}\u0001${field}\u0001${fieldMarking ? markingKey(fieldMarking) : ''}`;
     for (const name of valuesLookedAt(object.owner, object.type, field)) key += `\u0001${JSON.stringify(object.values?.[name] ?? null)}`;
     return key;
   }

@@ -10,8 +10,11 @@ async function generate(spec) {
     const response = await pool.request({ method: 'POST', path: target.pathname, headers, body: spec.body });
     const text = await response.body.text();
     if (response.statusCode !== 200) return `HTTP ${response.statusCode}: ${text.slice(0, 200)}`;
-    if (text.includes('"errors"')) return text.slice(0, 300);
-    return undefined;
+    if (!text.includes('"errors"')) return undefined;
+    // A field the policy withholds is an answer, not a failure: only other errors count.
+    const { errors = [] } = JSON.parse(text);
+    const failed = errors.filter((e) => e.extensions?.code !== 'WITHHELD');
+    return failed.length ? JSON.stringify(failed).slice(0, 300) : undefined;
   };
   const loop = async (until, record, latencies, failures) => {
     while (performance.now() < until) {

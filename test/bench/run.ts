@@ -9,7 +9,7 @@
  * Policy off and on run as two coalitions over copies of the same silos, measured alternately
  * (off, on, off, on…) so that drift in the machine's load hits both alike.
  * Environment: BENCH_SECONDS (default 8), BENCH_CONCURRENCY (default 16), BENCH_SEED_SIZE (default 400),
- * BENCH_ROUNDS (policy off/on pairs, default 2).
+ * BENCH_ROUNDS (policy off/on pairs, default 3).
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +27,7 @@ import { runLoad, type LoadResult } from './load';
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const seedSize = Number(process.env.BENCH_SEED_SIZE ?? 400);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 
 const nestedQuery = (techniqueFields: string) => `query Bench {
   indicators(first: 50) {
@@ -115,7 +115,11 @@ for (const { name, result, benchCpuMs, subgraphCpuMs: subCpu } of results) {
 const offRuns = results.filter((r) => r.name === POLICY_OFF);
 const onRuns = results.filter((r) => r.name === POLICY_ON);
 const pairs = onRuns.map((on, i) => on.result.requestsPerSecond / offRuns[i]!.result.requestsPerSecond);
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
 console.log(`\npolicy ON / policy OFF throughput, per alternating pair: ${pairs.map((r) => r.toFixed(3)).join(', ')}; median ${median(pairs).toFixed(3)}`);
 console.log(`policy layer overhead (1 - median ratio): ${((1 - median(pairs)) * 100).toFixed(1)}% of throughput (target: at most 10%)`);
 console.log(
