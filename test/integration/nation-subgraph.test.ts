@@ -267,7 +267,7 @@ describe('a nation operator serves its own silo through the coalition contract',
     expect(print(parse(sdl))).toBe(print(parse(readFileSync(CONTRACT_PATH, 'utf8'))));
   });
 
-  it("_entities answers every representation in the order asked, null for unknown ids and other nations' ids", async () => {
+  it("_entities answers every representation in the order asked; unknown ids and other nations' ids are null with the same WITHHELD error", async () => {
     const representations = [
       { __typename: 'Sighting', id: fra(scenario.sightings[2]!.id) },
       { __typename: 'Indicator', id: 'FRA:indicator--00000000-0000-4000-8000-000000000000' },
@@ -277,11 +277,15 @@ describe('a nation operator serves its own silo through the coalition contract',
       { __typename: 'Incident', id: fra(scenario.indicators[0]!.id) },
       { __typename: 'Incident', id: fra(scenario.incidents[0]!.id) },
     ];
-    const data = dataOf(
-      await ask(`query Entities($representations: [_Any!]!) { _entities(representations: $representations) {
-        ... on Indicator { id pattern } ... on Sighting { id count } ... on ThreatActor { id name } ... on Incident { id name } } }`, { representations }),
+    const answer = await ask(`query Entities($representations: [_Any!]!) { _entities(representations: $representations) {
+        ... on Indicator { id pattern } ... on Sighting { id count } ... on ThreatActor { id name } ... on Incident { id name } } }`, { representations });
+    // A reference the caller cannot follow says "withheld" without saying whether the object exists.
+    const byIndex = [...(answer.errors ?? [])].sort((a, b) => Number(a.path?.[1]) - Number(b.path?.[1]));
+    expect(byIndex.map((e) => ({ path: e.path, ...e.extensions }))).toEqual(
+      [1, 3, 5].map((i) => ({ path: ['_entities', i], code: 'WITHHELD', owner: 'FRA', reason: 'object-not-visible' })),
     );
-    expect(data._entities).toEqual([
+    for (const error of answer.errors ?? []) for (const r of representations) expect(error.message).not.toContain(r.id);
+    expect(answer.data._entities).toEqual([
       { id: representations[0]!.id, count: 3 },
       null,
       { id: representations[2]!.id, pattern: "[ipv4-addr:value = '198.51.100.1']" },
