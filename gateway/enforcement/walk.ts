@@ -74,6 +74,8 @@ interface WalkState {
   redacted: AlteredField[];
   transformed: AlteredField[];
   sealCursor?: (cursor: string) => string;
+  /** collectFields per selection set and runtime type: a page of 50 alike objects collects once. */
+  collected: WeakMap<SelectionSetNode, Map<string, Map<string, FieldNode[]>>>;
 }
 
 const INVISIBLE = Symbol('invisible');
@@ -104,6 +106,7 @@ export function enforceResult(args: {
     owners: new Set(),
     remaps: new Map(),
     sealCursor: args.sealCursor,
+    collected: new WeakMap(),
     redacted: [],
     transformed: [],
   };
@@ -296,6 +299,15 @@ function stripInjected(object: Record<string, unknown>): void {
 
 /** The client's fields for one runtime type, by response key, as graphql-js's CollectFields does. */
 function collectFields(state: WalkState, type: GraphQLObjectType, selectionSets: SelectionSetNode[]): Map<string, FieldNode[]> {
+  if (selectionSets.length !== 1) return collectFieldsOnce(state, type, selectionSets);
+  let byType = state.collected.get(selectionSets[0]!);
+  if (!byType) state.collected.set(selectionSets[0]!, (byType = new Map()));
+  let fields = byType.get(type.name);
+  if (!fields) byType.set(type.name, (fields = collectFieldsOnce(state, type, selectionSets)));
+  return fields;
+}
+
+function collectFieldsOnce(state: WalkState, type: GraphQLObjectType, selectionSets: SelectionSetNode[]): Map<string, FieldNode[]> {
   const fields = new Map<string, FieldNode[]>();
   const visited = new Set<string>();
   const collect = (selectionSet: SelectionSetNode) => {

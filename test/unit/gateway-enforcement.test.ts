@@ -1,0 +1,165 @@
+/**
+ * The gateway's second enforcement, without processes: the operation rewrite, the walk over a
+ * composed answer as Apollo Gateway would hand it back, the roll-up, and sealed cursors. The
+ * misbehaving-nation and leak tests show the same over a running coalition.
+ */
+import { readFileSync } from 'node:fs';
+import { buildASTSchema, GraphQLError, parse, print, validate, type GraphQLSchema } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { createPolicyEngine, DEFAULT_RULES_DIR, loadRuleFolder, type Marking, type Principal } from '../../policies';
+import { createCursorSeal, enforceResult, policySchemaFromContract } from '../../gateway/enforcement';
+import { injectPolicyInputs, reservedAliasesIn } from '../../gateway/enforcement/rewrite';
+import { openCursorArguments } from '../../gateway/enforcement/cursors';
+
+const CONTRACT = readFileSync(new URL('../../subgraphs/contract/nation.graphql', import.meta.url), 'utf8');
+const STUBS = [
+  'directive @link(url: String, import: [String]) repeatable on SCHEMA',
+  'directive @key(fields: String!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE',
+  'directive @shareable on OBJECT | FIELD_DEFINITION',
+  'schema { query: Query }',
+];
+const schema: GraphQLSchema = buildASTSchema(parse(`${STUBS.join('\n')}\n${CONTRACT}`), { assumeValidSDL: true });
+const engine = createPolicyEngine({ files: loadRuleFolder(DEFAULT_RULES_DIR), schema: policySchemaFromContract(CONTRACT) });
+
+const AMERICAN: Principal = { subject: 'bob', nation: 'USA', clearance: 'SECRET', roles: ['analyst'], communities: ['NATO', 'FVEY'] };
+const GERMAN_CONFIDENTIAL: Principal = { subject: 'ana', nation: 'DEU', clearance: 'CONFIDENTIAL', roles: ['analyst'], communities: ['NATO', 'EU'] };
+
+const NATO_GREEN: Marking = { classification: 'RESTRICTED', tlp: 'GREEN', releasableTo: ['NATO'], caveats: [] };
+const FRANCE_ONLY: Marking = { classification: 'RESTRICTED', tlp: 'AMBER', releasableTo: ['FRA'], caveats: [] };
+
+/** A nation-owned object as the rewrite makes the nations send it. */
+function injected(type: string, id: string, marking: Marking | undefined, fields: Record<string, unknown>, fieldMarkings: Array<{ field: string; marking: Marking }> = []) {
+  return { ...fields, __sg_typename: type, __sg_id: id, __sg_nation: id.slice(0, 3), __sg_marking: marking ?? null, __sg_fieldMarkings: marking ? fieldMarkings : null };
+}
+
+function enforce(principal: Principal, query: string, data: Record<string, unknown>, errors: GraphQLError[] = []) {
+  return enforceResult({ schema, engine, principal, document: parse(query), data, errors });
+}
+
+describe('the rewrite asks every nation-owned object for what the policy decides on', () => {
+  it('adds type, id, owner, marking and field markings under reserved aliases, through fragments and interfaces, and still validates', () => {
+    const query = `query Q($id: ID!) {
+      indicators(first: 2) { edges { node { ...IndicatorBits } } }
+      sighting(id: $id) { sightingOf { ... on NationObject { nation } } }
+    }
+    fragment IndicatorBits on Indicator { name pattern }`;
+    const rewritten = injectPolicyInputs(schema, parse(query), () => []);
+    expect(validate(schema, rewritten)).toEqual([]);
+    const text = print(rewritten);
+    // indicators' node, the fragment, the sighting and its sightingOf: each gets the whole set.
+    expect(text.match(/__sg_marking: marking/g)?.length).toBeGreaterThanOrEqual(3);
+    expect(text).toMatch(/__sg_fieldMarkings: fieldMarkings \{\s+field\s+marking/);
+    expect(print(parse(query))).not.toContain('__sg_'); // the client's document is untouched
+  });
+
+  it('selects the values rules compare, per type', () => {
+    const rewritten = print(injectPolicyInputs(schema, parse('{ incidents { edges { node { name } } } }'), (type) => (type === 'Incident' ? ['sector'] : [])));
+    expect(rewritten).toContain('__sg_v_sector: sector');
+  });
+
+  it('finds a client alias that would collide with an injected one', () => {
+    expect(reservedAliasesIn(parse('{ indicators { edges { node { __sg_id: name } } } }'))).toEqual(['__sg_id']);
+  });
+});
+
+describe('the walk decides every field again, whatever the nation sent', () => {
+  it('an American analyst gets a French indicator that France wrongly sent with its source: the gateway withholds the source', () => {
+    const data = { indicators: { edges: [{ node: injected('Indicator', 'FRA:indicator--1', NATO_GREEN, { id: 'FRA:indicator--1', name: 'C2', source: { name: 'FR sensor 21' } }) }] } };
+    const result = enforce(AMERICAN, '{ indicators { edges { node { id name source { name } } } } }', data);
+    const node = (result.data as any).indicators.edges[0].node;
+    expect(node).toEqual({ id: 'FRA:indicator--1', name: 'C2', source: null });
+    expect(result.errors.map((e) => ({ path: e.path, ...e.extensions }))).toEqual([
+      { path: ['indicators', 'edges', 0, 'node', 'source'], code: 'WITHHELD', owner: 'FRA', reason: 'FRA/sources-stay-in-france' },
+    ]);
+    expect(JSON.stringify(result)).not.toContain('FR sensor 21');
+  });
+
+  it('a German analyst cleared CONFIDENTIAL gets a French incident with the victim redacted, listed with its path', () => {
+    const data = { incident: injected('Incident', 'FRA:incident--1', NATO_GREEN, { name: 'Intrusion', victim: 'Ministry X' }) };
+    const result = enforce(GERMAN_CONFIDENTIAL, '{ incident(id: "FRA:incident--1") { name victim } }', data);
+    expect(result.data).toEqual({ incident: { name: 'Intrusion', victim: '[REDACTED]' } });
+    expect(result.redacted).toEqual([{ path: ['incident', 'victim'], owner: 'FRA', reason: 'FRA/victims-below-secret' }]);
+  });
+
+  it('an American analyst outside the EU gets a German IPv4 generalised to its /24', () => {
+    const data = { indicator: injected('Indicator', 'DEU:indicator--1', NATO_GREEN, { observable: '198.51.100.77' }) };
+    const result = enforce(AMERICAN, '{ indicator(id: "DEU:indicator--1") { observable } }', data);
+    expect(result.data).toEqual({ indicator: { observable: '198.51.100.0/24' } });
+    expect(result.transformed[0]).toMatchObject({ owner: 'DEU', transform: 'ipv4-slash24', reason: 'DEU/partner-ips-outside-eu' });
+  });
+
+  it('an object the caller may not see is dropped from a list, and the errors of the items after it follow their new index', () => {
+    const data = {
+      incident: injected('Incident', 'DEU:incident--1', NATO_GREEN, {
+        indicators: [
+          injected('Indicator', 'FRA:indicator--hidden', FRANCE_ONLY, { name: 'secret' }),
+          null,
+          injected('Indicator', 'FRA:indicator--2', NATO_GREEN, { name: null }),
+        ],
+      }),
+    };
+    const errors = [
+      new GraphQLError('the referenced object is withheld by GBR, or GBR does not hold it', { path: ['incident', 'indicators', 1], extensions: { code: 'WITHHELD', owner: 'GBR' } }),
+      new GraphQLError('withheld', { path: ['incident', 'indicators', 2, 'name'], extensions: { code: 'WITHHELD', owner: 'FRA' } }),
+    ];
+    const result = enforce(AMERICAN, '{ incident(id: "DEU:incident--1") { indicators { name } } }', data, errors);
+    expect(result.data).toEqual({ incident: { indicators: [{ name: null }] } });
+    expect(result.errors.map((e) => e.path)).toEqual([['incident', 'indicators', 0, 'name']]);
+    expect(JSON.stringify(result)).not.toContain('hidden');
+  });
+
+  it('a single reference to an object the caller may not see is null with WITHHELD, never its id', () => {
+    const data = { sighting: injected('Sighting', 'DEU:sighting--1', NATO_GREEN, { sightingOf: injected('Indicator', 'FRA:indicator--hidden', FRANCE_ONLY, { id: 'FRA:indicator--hidden' }) }) };
+    const result = enforce(AMERICAN, '{ sighting(id: "DEU:sighting--1") { sightingOf { id } } }', data);
+    expect(result.data).toEqual({ sighting: { sightingOf: null } });
+    expect(result.errors[0]?.extensions).toMatchObject({ code: 'WITHHELD', owner: 'FRA', reason: 'object-not-visible' });
+    expect(JSON.stringify(result.data) + result.errors.map((e) => e.message).join()).not.toContain('hidden');
+  });
+
+  it('an object whose field markings did not arrive is treated as unmarked: nothing of it is released', () => {
+    const object = injected('Indicator', 'FRA:indicator--1', NATO_GREEN, { name: 'C2' });
+    object.__sg_fieldMarkings = null;
+    const result = enforce(AMERICAN, '{ indicator(id: "FRA:indicator--1") { name } }', { indicator: object });
+    expect(result.data).toEqual({ indicator: null });
+  });
+
+  it('a field marked more restrictively than its object is withheld alone, with the marking check that failed', () => {
+    const data = { indicator: injected('Indicator', 'FRA:indicator--1', NATO_GREEN, { name: 'C2', description: 'secret words' }, [{ field: 'description', marking: FRANCE_ONLY }]) };
+    const result = enforce(AMERICAN, '{ indicator(id: "FRA:indicator--1") { name description } }', data);
+    expect(result.data).toEqual({ indicator: { name: 'C2', description: null } });
+    expect(result.errors[0]?.extensions).toMatchObject({ code: 'WITHHELD', reason: 'marking:releasability' });
+  });
+
+  it('rolls up what was released for the banner: highest levels, releasability intersected, caveats joined, owners listed', () => {
+    const secretish: Marking = { classification: 'CONFIDENTIAL', tlp: 'AMBER', releasableTo: ['NATO', 'USA'], caveats: ['ORCON'] };
+    const data = {
+      indicators: {
+        edges: [
+          { node: injected('Indicator', 'FRA:indicator--1', NATO_GREEN, { name: 'a' }) },
+          { node: injected('Indicator', 'GBR:indicator--2', secretish, { name: 'b' }) },
+        ],
+      },
+    };
+    const result = enforce(AMERICAN, '{ indicators { edges { node { name } } } }', data);
+    expect(result.marking).toEqual({ classification: 'CONFIDENTIAL', tlp: 'AMBER', releasableTo: ['NATO'], caveats: ['ORCON'], owners: ['FRA', 'GBR'] });
+    expect(enforce(AMERICAN, '{ indicators { edges { node { name } } } }', { indicators: { edges: [] } }).marking).toBeNull();
+  });
+});
+
+describe('cursors are sealed', () => {
+  const seal = createCursorSeal();
+
+  it('round-trip, but a tampered, foreign or plain cursor is refused naming the argument', () => {
+    const cursor = '2025-03-03T19:25:26.167000Z|FRA:incident--1';
+    const sealed = seal.seal(cursor);
+    expect(sealed).not.toContain('2025');
+    expect(seal.open(sealed)).toBe(cursor);
+    const tampered = sealed.slice(0, -2) + (sealed.endsWith('A') ? 'BB' : 'AA');
+    expect(seal.open(tampered)).toBeUndefined();
+    expect(createCursorSeal().open(sealed)).toBeUndefined();
+    const document = parse('query($a: String) { indicators(after: $a) { edges { cursor } } }');
+    expect(openCursorArguments(document, { a: sealed }, seal).variables).toEqual({ a: cursor });
+    expect(() => openCursorArguments(document, { a: cursor }, seal)).toThrow(/variable "\$a": not a cursor this gateway issued/);
+    expect(() => openCursorArguments(parse(`{ indicators(after: "${cursor}") { edges { cursor } } }`), {}, seal)).toThrow(/argument "after"/);
+  });
+});
