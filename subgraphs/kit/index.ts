@@ -14,3 +14,4 @@ export { createNationLoaders, type NationLoaders } from './loaders';
 export { resolvers } from './resolvers';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './page-args';
 export { nationOfId, stixIdOf, stixTypeOfId, type ForeignReference, type NationObjectParent } from './references';
+export { assertedRequestHandler, closeServer, listen, type AssertedFront } from './http';

@@ -5,9 +5,8 @@
  * 401 and an UNAUTHENTICATED error saying what was wrong. The front is plain node:http around Apollo
  * Server, as in the nation kit: it is one hop of every query that names a technique.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { ApolloServer, HeaderMap } from '@apollo/server';
+import { createServer, type Server } from 'node:http';
+import { ApolloServer } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -18,7 +17,8 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { JWK } from 'jose';
-import { ASSERTION_HEADER, AssertionError, createAssertionVerifier, type AssertionVerifier } from '../../policies';
+import { createAssertionVerifier, type AssertionVerifier } from '../../policies';
+import { assertedRequestHandler, closeServer, listen } from '../kit/http';
 import { loadAttackBundle, type AttackCatalogue } from './attack';
 import { loadKevCatalogue, type KevCatalogue } from './kev';
 import { buildReferenceSchema, type ReferenceContext } from './resolvers';
@@ -26,7 +26,6 @@ import { buildReferenceSchema, type ReferenceContext } from './resolvers';
 /** The audience the gateway signs this subgraph's assertions for (`sovgraph:<subgraph name>`). */
 export const REFERENCE_AUDIENCE = 'sovgraph:reference';
 export const REFERENCE_GRAPHQL_PATH = '/graphql';
-const MAX_BODY_BYTES = 1 << 20;
 
 export interface ReferenceSubgraphOptions {
   /** 0 picks a free port. */
@@ -58,7 +57,7 @@ export async function startReferenceSubgraph(options: ReferenceSubgraphOptions):
   const verify = await createVerifier(options.gatewayPublicJwk);
   const apollo = createApolloServer(attack, kev);
   await apollo.start();
-  const http = createServer(requestHandler({ verify, apollo }));
+  const http = createServer(assertedRequestHandler({ name: 'reference subgraph', path: REFERENCE_GRAPHQL_PATH, verify, apollo, contextFor: (principal) => ({ principal }) }));
   // Longer than the gateway's pooled connections idle, so the gateway never writes to a socket we just closed.
   http.keepAliveTimeout = 35_000;
   let port: number;
@@ -111,103 +110,8 @@ function maskUnexpected(formatted: GraphQLFormattedError, error: unknown): Graph
   return { message: 'internal error in the reference subgraph', path: formatted.path, locations: formatted.locations, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }
 
-interface HandlerDeps {
-  verify: AssertionVerifier;
-  apollo: ApolloServer<ReferenceContext>;
-}
-
-/** Whatever goes wrong in one request ends as an answer to that request, never as a crash. */
-function requestHandler(deps: HandlerDeps) {
-  return (req: IncomingMessage, res: ServerResponse) => {
-    serve(deps, req, res).catch((error: unknown) => {
-      console.error('[reference] request failed:', error);
-      if (!res.headersSent) sendError(res, 500, 'internal error in the reference subgraph', 'INTERNAL_SERVER_ERROR');
-      else res.end();
-    });
-  };
-}
-
-async function serve({ verify, apollo }: HandlerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = req.url ?? '/';
-  const queryAt = url.indexOf('?');
-  const path = queryAt === -1 ? url : url.slice(0, queryAt);
-  if (path !== REFERENCE_GRAPHQL_PATH) return sendError(res, 404, `nothing at ${path}: the GraphQL endpoint is ${REFERENCE_GRAPHQL_PATH}`, 'NOT_FOUND');
-
-  // Who asks is settled before the body is read: no assertion, no work.
-  let principal;
-  try {
-    principal = await verify(singleHeader(req.headers[ASSERTION_HEADER]));
-  } catch (error) {
-    if (!(error instanceof AssertionError)) throw error;
-    return sendError(res, 401, `${error.message} (header ${ASSERTION_HEADER})`, 'UNAUTHENTICATED');
-  }
-
-  const text = await readBody(req);
-  if (text === undefined) return sendError(res, 413, `request body over ${MAX_BODY_BYTES} bytes`, 'BAD_REQUEST');
-  const headers = headerMapOf(req);
-  let body: unknown;
-  if (req.method === 'POST' && headers.get('content-type')?.startsWith('application/json')) {
-    try {
-      body = text ? JSON.parse(text) : {};
-    } catch {
-      return sendError(res, 400, 'request body is not valid JSON', 'BAD_REQUEST');
-    }
-  }
-  const response = await apollo.executeHTTPGraphQLRequest({
-    httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: queryAt === -1 ? '' : url.slice(queryAt), body },
-    context: async () => ({ principal }),
-  });
-  res.statusCode = response.status ?? 200;
-  for (const [key, value] of response.headers) res.setHeader(key, value);
-  if (response.body.kind === 'complete') return void res.end(response.body.string);
-  for await (const chunk of response.body.asyncIterator) res.write(chunk);
-  res.end();
-}
-
-function singleHeader(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function headerMapOf(req: IncomingMessage): HeaderMap {
-  const headers = new HeaderMap();
-  for (const [key, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
-  }
-  return headers;
-}
-
-/** The body as text, or undefined once it passes the limit (nothing here needs a large request). */
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function sendError(res: ServerResponse, status: number, message: string, code: string): void {
-  const text = JSON.stringify({ errors: [{ message, extensions: { code } }] });
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function listen(http: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(port, host, () => {
-      http.off('error', reject);
-      resolve((http.address() as AddressInfo).port);
-    });
-  });
-}
 
 async function stopBoth(http: Server, apollo: ApolloServer<ReferenceContext>): Promise<void> {
-  await new Promise<void>((resolve) => {
-    http.close(() => resolve());
-    http.closeAllConnections();
-  });
+  await closeServer(http);
   await apollo.stop();
 }
