@@ -193,14 +193,18 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
     return key;
   }
 
-  const valuesLookedAtMemo = new Map<string, string[]>();
+  // owner → type → field → names: nested maps, so the hot path builds no string to look it up.
+  const valuesLookedAtMemo = new Map<string, Map<string, Map<string, string[]>>>();
   function valuesLookedAt(owner: string, type: string, field: string): string[] {
-    const memoKey = `${owner}\u0001${type}\u0001${field}`;
-    let names = valuesLookedAtMemo.get(memoKey);
+    let byType = valuesLookedAtMemo.get(owner);
+    if (!byType) valuesLookedAtMemo.set(owner, (byType = new Map()));
+    let byField = byType.get(type);
+    if (!byField) byType.set(type, (byField = new Map()));
+    let names = byField.get(field);
     if (!names) {
       const rules = [...candidatesOf(owners.get(owner), type, field), ...candidatesOf(coalition, type, field)];
       names = [...new Set(rules.flatMap((r) => r.when?.object?.fieldValues?.map((c) => c.field) ?? []))].sort();
-      valuesLookedAtMemo.set(memoKey, names);
+      byField.set(field, names);
     }
     return names;
   }

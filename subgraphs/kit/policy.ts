@@ -16,16 +16,13 @@ export const NATION_TYPES = Object.keys(STIX_TYPES_OF) as NationTypeName[];
  */
 export function visibilityFor(engine: PolicyEngine, principal: Principal, nation: string): Visibility {
   return (alias, bind, stixTypes) => {
-    const branches: string[] = [];
-    const nationStixTypes: string[] = [];
-    for (const type of NATION_TYPES) {
-      const types = STIX_TYPES_OF[type].filter((t) => !stixTypes || stixTypes.includes(t));
-      if (types.length === 0) continue;
-      nationStixTypes.push(...STIX_TYPES_OF[type]);
-      const condition = conditionSql(engine.visibleWhen(principal, nation, type), alias, bind, (field) => directPropertyOf(type, field));
-      branches.push(`WHEN ${alias}.type = ANY(${bind(types)}::text[]) THEN ${condition}`);
-    }
-    const others = stixTypes?.every((t) => NATION_TYPE_OF_STIX_TYPE[t]) ? 'FALSE' : conditionSql(engine.baselineWhen(principal, nation), alias, bind, () => undefined);
+    const typeSql = (type: NationTypeName) => conditionSql(engine.visibleWhen(principal, nation, type), alias, bind, (field) => directPropertyOf(type, field));
+    const listed = NATION_TYPES.filter((type) => !stixTypes || STIX_TYPES_OF[type].some((t) => stixTypes.includes(t)));
+    const onlyNationTypes = stixTypes?.every((t) => NATION_TYPE_OF_STIX_TYPE[t]) ?? false;
+    // A page of one type needs no CASE: its one condition is all the planner should see.
+    if (onlyNationTypes && listed.length === 1) return typeSql(listed[0]!);
+    const branches = listed.map((type) => `WHEN ${alias}.type = ANY(${bind(STIX_TYPES_OF[type])}::text[]) THEN ${typeSql(type)}`);
+    const others = onlyNationTypes ? 'FALSE' : conditionSql(engine.baselineWhen(principal, nation), alias, bind, () => undefined);
     return `(CASE ${branches.join(' ')} ELSE ${others} END)`;
   };
 }
