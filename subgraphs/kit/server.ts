@@ -46,7 +46,7 @@ export async function startNationSubgraph(config: NationSubgraphConfig): Promise
   let apollo: ApolloServer<NationContext> | undefined;
   let audit: AuditLog | undefined;
   try {
-    audit = await openAuditLog(db, { onError: (error) => console.error(`[nation ${config.nation}] audit: ${error.message}`) });
+    audit = await openAuditLog(db, { flushEveryMs: config.auditFlushEveryMs, onError: (error) => console.error(`[nation ${config.nation}] audit: ${error.message}`) });
     const verify = await createAssertionVerifier({ publicJwk: config.gatewayPublicJwk, audience: `sovgraph:${config.nation}` });
     const enforcement = config.enforcement !== false;
     if (!enforcement) console.warn(`[nation ${config.nation}] POLICY ENFORCEMENT IS OFF: every caller sees the whole silo (benchmark baseline only)`);
