@@ -24,10 +24,28 @@ export interface GraphQLAnswer {
   extensions?: Record<string, any>;
 }
 
-export async function startTestCoalition(
-  options: { seedSize?: number; nationTimeoutMs?: number; nations?: string[]; rulesDir?: string; nationRulesDirs?: Record<string, string> } = {},
-): Promise<TestCoalition> {
+export interface TestCoalitionOptions {
+  seedSize?: number;
+  nationTimeoutMs?: number;
+  nations?: string[];
+  rulesDir?: string;
+  nationRulesDirs?: Record<string, string>;
+  /** Runs on the fresh data directory before launch, e.g. to seed silos the launcher then leaves alone. */
+  prepare?: (dataDir: string) => Promise<void>;
+}
+
+export async function startTestCoalition(options: TestCoalitionOptions = {}): Promise<TestCoalition> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sovgraph-test-'));
+  try {
+    await options.prepare?.(dataDir);
+    return await launchTestCoalition(dataDir, options);
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function launchTestCoalition(dataDir: string, options: TestCoalitionOptions): Promise<TestCoalition> {
   const coalition = await launchCoalition({
     dataDir,
     gatewayPort: 0,
