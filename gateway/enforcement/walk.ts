@@ -170,8 +170,32 @@ function walkObject(state: WalkState, object: Record<string, unknown>, staticTyp
     if (state.sealCursor && isCursorField(runtimeType.name, name) && typeof object[key] === 'string') object[key] = state.sealCursor(object[key] as string);
     const definition = runtimeType.getFields()[name];
     const childSets = nodes.map((n) => n.selectionSet).filter((s): s is SelectionSetNode => s !== undefined);
-    if (definition && childSets.length) object[key] = walkValue(state, object[key], definition.type, childSets, fieldPath);
+    if (!definition || !childSets.length) continue;
+    const value = object[key];
+    const walked = walkValue(state, value, definition.type, childSets, fieldPath);
+    if (walked !== INVISIBLE) {
+      object[key] = walked;
+      continue;
+    }
+    // An edge goes with its node, so the list of edges says nothing about it.
+    if (isEdgeNode(runtimeType, name)) return INVISIBLE;
+    object[key] = null;
+    // By id at the root, an invisible object answers like one that does not exist: null, no error.
+    // Below the root it is a visible object's reference, withheld as the nations withhold it.
+    if (path.length > 0) withholdReference(state, value, fieldPath);
   }
+}
+
+function isEdgeNode(type: GraphQLObjectType, field: string): boolean {
+  return field === 'node' && type.name.endsWith('Edge');
+}
+
+function withholdReference(state: WalkState, value: unknown, path: Array<string | number>): void {
+  const joined = path.join('.');
+  if (state.erroredPaths.has(joined)) return;
+  const owner = nationOfId(value);
+  state.errors.push(new GraphQLError(`${joined} is withheld by ${owner} (object not visible to the caller)`, { path, extensions: { code: 'WITHHELD', owner, reason: 'object-not-visible' } }));
+  state.erroredPaths.add(joined);
 }
 
 /** Applies one decision to one field; false when nothing is left to walk below it. */
@@ -205,6 +229,7 @@ function withhold(state: WalkState, object: Record<string, unknown>, key: string
   state.errors.push(new GraphQLError(`${path.join('.')} is withheld by ${owner} (${reason})`, { path, extensions: { code: 'WITHHELD', owner, reason } }));
 }
 
+/** Walks a field's value; INVISIBLE for a single object the caller may not see (lists leave theirs out). */
 function walkValue(state: WalkState, value: unknown, type: GraphQLOutputType, selectionSets: SelectionSetNode[], path: Array<string | number>): unknown {
   if (value === null || value === undefined) return value;
   const named = getNamedType(type);
@@ -221,12 +246,7 @@ function walkValue(state: WalkState, value: unknown, type: GraphQLOutputType, se
     if (kept.length !== value.length) state.remaps.set(path.join('.'), remap);
     return kept;
   }
-  const walked = walkItem(state, value, named, selectionSets, path);
-  if (walked !== INVISIBLE) return walked;
-  const owner = nationOfId(value);
-  state.errors.push(new GraphQLError(`${path.join('.')} is withheld by ${owner} (object not visible to the caller)`, { path, extensions: { code: 'WITHHELD', owner, reason: 'object-not-visible' } }));
-  state.erroredPaths.add(path.join('.'));
-  return null;
+  return walkItem(state, value, named, selectionSets, path);
 }
 
 function isCursorField(typeName: string, field: string): boolean {
