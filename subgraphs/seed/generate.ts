@@ -492,7 +492,7 @@ class NationGenerator {
     this.emit({
       ...this.base('indicator', id, created, marking, this.rng.chance(0.2) ? this.time(validFrom + this.rng.int(1, 48) * HOUR) : created),
       name: observable.name,
-      description: `${observable.description} Linked to ${technique.name} (${technique.id}) activity; reported by ${source.name}.`,
+      description: `${observable.description} Linked to ${technique.name} (${technique.id}) activity.`,
       indicator_types: observable.types,
       pattern: observable.pattern,
       pattern_type: 'stix',

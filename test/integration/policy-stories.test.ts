@@ -55,6 +55,10 @@ const GBR_SECRET = analyst('GBR', 'SECRET', ['NATO', 'FVEY']);
 const FRA_SECRET = analyst('FRA', 'SECRET', ['NATO', 'EU']);
 const DEU_SECRET = analyst('DEU', 'SECRET', ['NATO', 'EU']);
 const EST_SECRET = analyst('EST', 'SECRET', ['NATO', 'EU']);
+/** Every IPv4 in a text → its /24, as FRA and DEU release an indicator's text outside the EU (partner-ips-outside-eu). */
+const slash24Everywhere = (text: string) => text.replace(/\b(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}\b/g, '$1.0/24');
+/** An indicator's name as a caller outside the EU gets it. */
+const nameOutsideEu = (o: { nation: string; [field: string]: any }): string => (['FRA', 'DEU'].includes(o.nation) ? slash24Everywhere(o.name) : o.name);
 const OWNER = (nation: string) => analyst(nation, 'TOP_SECRET', ['NATO', 'EU', 'FVEY']);
 
 let world: PolicyWorld;
@@ -203,7 +207,7 @@ describe('sources and methods never leave their nation', () => {
     const foreign = await list(caller, 'indicators', 'name pattern source { name kind }', [owner]);
     for (const o of candidates) {
       const node = foreign.node(o.id);
-      expect(node.name).toBe(o.name);
+      expect(node.name).toBe(nameOutsideEu(o));
       expect(typeof node.pattern).toBe('string');
       expect(node.source).toBeNull();
       expectWithheld(foreign.answer, foreign.path(o.id, 'source'), owner, rule);
@@ -259,24 +263,26 @@ describe('partner IPs are generalised outside the EU', () => {
     { owner: 'DEU', rule: 'DEU/partner-ips-outside-eu', eu: FRA_SECRET },
   ].map((c) => ({ ...c, whose: ADJECTIVE[c.owner], who: ADJECTIVE[c.eu.nation] }));
 
-  for (const { owner, rule, eu, who, whose } of cases) it(`a US analyst asks for ${whose} indicators whose observable is an IPv4 and gets it (in observable and pattern) as its /24 (${rule}), even when the token claims the EU; ${an(who)} analyst, in the EU, gets the full address`, async () => {
+  for (const { owner, rule, eu, who, whose } of cases) it(`a US analyst asks for ${whose} indicators whose observable is an IPv4 and gets it as its /24 in observable, pattern, name and description (${rule}), even when the token claims the EU; ${an(who)} analyst, in the EU, gets the full address`, async () => {
     const candidates = held('indicators', (o) => o.nation === owner && IPV4.test(o.observable ?? '') && visible(US_SECRET, o) && visible(eu, o));
     expect(candidates.length).toBeGreaterThan(0);
     for (const caller of [US_SECRET, { ...US_SECRET, communities: ['NATO', 'FVEY', 'EU'] }]) {
-      const us = await list(caller, 'indicators', 'observable pattern', [owner]);
+      const us = await list(caller, 'indicators', 'observable pattern name description', [owner]);
       for (const o of candidates) {
         const slash24 = `${IPV4.exec(o.observable)![1]}.0/24`;
         expect(us.node(o.id).observable).toBe(slash24);
         expect(us.node(o.id).pattern).toBe(o.pattern.replace(o.observable, slash24));
-        for (const field of ['observable', 'pattern']) {
+        expect(us.node(o.id).name).toBe(slash24Everywhere(o.name));
+        expect(us.node(o.id).description).toBe(slash24Everywhere(o.description));
+        for (const field of ['observable', 'pattern', 'name', 'description']) {
           expect(alteredAt(us.answer, 'transformed', us.path(o.id, field))).toEqual({ path: us.path(o.id, field), owner, reason: rule, transform: 'ipv4-slash24' });
         }
       }
       expect(JSON.stringify(us.answer)).not.toContain(`'${candidates[0]!.observable}'`);
     }
-    const inEu = await list(eu, 'indicators', 'observable pattern', [owner]);
+    const inEu = await list(eu, 'indicators', 'observable pattern name description', [owner]);
     for (const o of candidates) {
-      expect(inEu.node(o.id)).toMatchObject({ observable: o.observable, pattern: o.pattern });
+      expect(inEu.node(o.id)).toMatchObject({ observable: o.observable, pattern: o.pattern, name: o.name, description: o.description });
       expect(alteredAt(inEu.answer, 'transformed', inEu.path(o.id, 'observable'))).toBeUndefined();
     }
   });
@@ -453,11 +459,7 @@ const STORIES_TOLD = [
 ];
 
 describe('a protected value does not come back through another field', () => {
-  // BUG: the seed (subgraphs/seed/generate.ts) writes each indicator's source into its description
-  // ("…; reported by FR-CERT sensor 21."), and no rule or marking covers the description, so a US
-  // analyst cleared SECRET gets e.g. FRA:indicator--d9f3a97d-… with source null (WITHHELD,
-  // FRA/sources-stay-in-france) and the source's name in `description`.
-  it.skip('a US analyst asking for French indicators never reads the name of a French source anywhere in the answer (FRA/sources-stay-in-france)', async () => {
+  it('a US analyst asking for French indicators never reads the name of a French source anywhere in the answer (FRA/sources-stay-in-france)', async () => {
     const sources = held('indicators', (o) => o.nation === 'FRA' && o.source && visible(US_SECRET, o)).map((o) => o.source.name as string);
     expect(sources.length).toBeGreaterThan(0);
     const us = await list(US_SECRET, 'indicators', 'name description pattern observable source { name kind }', ['FRA']);
@@ -465,11 +467,7 @@ describe('a protected value does not come back through another field', () => {
     expect(sources.filter((name) => text.includes(name))).toEqual([]);
   });
 
-  // BUG: FRA/partner-ips-outside-eu generalises `observable` and `pattern` only, while the seed
-  // repeats the address in `name` ("C2 server 192.0.2.215") and `description` ("Outbound beaconing
-  // to 192.0.2.215 …"): a US analyst gets FRA:indicator--48eadeaf-… with observable 192.0.2.0/24 and
-  // the full address in name and description.
-  it.skip('a US analyst asking for French indicators never reads a full French IPv4 address anywhere in the answer (FRA/partner-ips-outside-eu)', async () => {
+  it('a US analyst asking for French indicators never reads a full French IPv4 address anywhere in the answer (FRA/partner-ips-outside-eu)', async () => {
     const addresses = held('indicators', (o) => o.nation === 'FRA' && /^\d+\.\d+\.\d+\.\d+$/.test(o.observable ?? '') && visible(US_SECRET, o)).map((o) => o.observable as string);
     expect(addresses.length).toBeGreaterThan(0);
     const us = await list(US_SECRET, 'indicators', 'name description pattern observable', ['FRA']);
@@ -618,7 +616,7 @@ describe('granular markings withhold just the field they mark', () => {
     expect(candidates.length).toBeGreaterThan(0);
     const us = await list(US_SECRET, 'indicators', 'name source { name }');
     for (const o of candidates) {
-      expect(us.node(o.id)).toMatchObject({ name: o.name, source: null });
+      expect(us.node(o.id)).toMatchObject({ name: nameOutsideEu(o), source: null });
       expectWithheld(us.answer, us.path(o.id, 'source'), o.nation, 'marking:tlp-red');
     }
   });
