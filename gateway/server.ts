@@ -8,7 +8,9 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { JWK } from 'jose';
-import { createAssertionSigner, createPolicyEngine, DEFAULT_RULES_DIR, loadRuleFolder, type AssertionSigner, type PolicyEngine, type Principal } from '../policies';
+import { createAssertionSigner, type AssertionSigner, type PolicyTrustStore, type Principal, type RuleStore } from '../policies';
+import { createGatewayPolicy } from './policy/pickup';
+import { policyRoutes } from './policy/routes';
 import { createCursorSeal, EnforcingGateway, policySchemaFromContract } from './enforcement';
 import { createTokenVerifier, TokenRejected, type TrustStoreConfig } from './auth/trust-store';
 import { NationsDataSource, type FanoutContext, type NationEndpoint } from './fanout/nations-source';
@@ -33,8 +35,12 @@ export interface GatewayConfig {
   nationTimeoutMs?: number;
   /** How long to wait at start for at least one nation to serve its SDL (default 30 s). */
   startupWaitMs?: number;
-  /** The folder of rule files in force: the coalition's and every nation's (default: policies/rules). */
-  rulesDir?: string;
+  /** Each nation's and the coalition's public policy keys. */
+  policyTrust: PolicyTrustStore;
+  /** Signed rule files to start with: the coalition's, and any nation's (each nation's own subgraph publishes newer ones). */
+  signedRules: string[];
+  /** How often the nations' published rules are read (default 1000 ms). */
+  policyPollMs?: number;
   /** false serves answers as the nations send them: only for the benchmark's "policy off" baseline. */
   enforcement?: boolean;
   /** 32 bytes sealing the cursors clients see; replicas must share it (default: random per start). */
@@ -45,6 +51,8 @@ export interface RunningGateway {
   url: string;
   /** Nations whose SDL differed from the contract and were left out. */
   refusedNations: string[];
+  /** The signed rules in force at the gateway, their history here, and the refusals. */
+  policy: RuleStore;
   stop(): Promise<void>;
 }
 
@@ -64,7 +72,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
 
   const nationsSource = new NationsDataSource({ nations, sign, timeoutMs });
   const otherSources = new Map(config.subgraphs.map((s) => [s.name, new AssertedSubgraphSource(s.name, s.url, sign, timeoutMs)]));
-  const policy = { engine: loadPolicy(config.rulesDir ?? DEFAULT_RULES_DIR, contract) };
+  const policy = await createGatewayPolicy({ trust: config.policyTrust, signedRules: config.signedRules, nations, schema: policySchemaFromContract(contract), pollMs: config.policyPollMs });
+  await policy.pollOnce();
   if (config.enforcement === false) console.warn('[gateway] POLICY ENFORCEMENT IS OFF: answers go out as the nations send them (benchmark baseline only)');
   const apolloGateway = new ApolloGateway({
     supergraphSdl,
@@ -76,7 +85,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     },
   });
   const gateway = new EnforcingGateway(apolloGateway, {
-    engine: () => policy.engine,
+    engine: () => policy.engine(),
     principalOf: (context) => (context as GatewayContext).principal,
     enabled: config.enforcement !== false,
     cursors: createCursorSeal(config.cursorKey),
@@ -104,7 +113,12 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       },
     },
     {
-      '/health': (_req, res) => sendJson(res, 200, { status: 'ok', nations: nations.map((n) => n.nation), refusedNations }),
+      '/health': (_req, res) => {
+        const alerts = policy.store.alerts();
+        const rules = Object.fromEntries(policy.store.allInForce().map((f) => [f.nation, f.version]));
+        sendJson(res, 200, { status: alerts.length ? 'alert' : 'ok', nations: nations.map((n) => n.nation), refusedNations, rules, alerts });
+      },
+      ...policyRoutes({ policy, verifyToken, bearerToken }),
     },
   );
   await new Promise<void>((resolve) => http.listen(config.port, config.host ?? '127.0.0.1', resolve));
@@ -112,7 +126,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   return {
     url: `http://${config.host ?? '127.0.0.1'}:${port}/graphql`,
     refusedNations,
+    policy: policy.store,
     async stop() {
+      policy.stop();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
       await server.stop();
@@ -120,11 +136,6 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       await Promise.all([...otherSources.values()].map((s) => s.close()));
     },
   };
-}
-
-/** The rules in force, compiled against the contract the nations serve. Invalid rules: no start. */
-function loadPolicy(rulesDir: string, contractSdl: string): PolicyEngine {
-  return createPolicyEngine({ files: loadRuleFolder(rulesDir), schema: policySchemaFromContract(contractSdl) });
 }
 
 function bearerToken(req: IncomingMessage): string | undefined {

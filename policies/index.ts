@@ -18,3 +18,17 @@ export { ruleFileSchema, ruleSchema, EFFECTS, restrictiveness, type Rule, type R
 export { parseRuleFile, loadRuleFolder, DEFAULT_RULES_DIR, RuleFileError, formatIssue, type RuleFileIssue } from './rule-files';
 export { applyTransform, redact, KEPT_FIELDS, REDACTED, NOT_APPLICABLE, TRANSFORM_NAMES, type TransformName } from './transforms';
 export { evaluateCondition, fieldValueHolds, type ObjectCondition } from './conditions';
+export {
+  signRules,
+  signRuleFolder,
+  verifySignedRules,
+  PolicyRefusal,
+  SIGNED_RULES_TYPE,
+  type PolicyTrustStore,
+  type PolicyKey,
+  type SignOptions,
+  type VerifiedRules,
+  type RefusalReason,
+} from './signed-rules';
+export { createRuleStore, type RuleStore, type RuleStoreOptions, type OfferResult, type PolicyAlert, type AcceptedVersion } from './rule-store';
+export { createShadowRecorder, type Shadow, type ShadowRecorder, type ShadowReport, type ShadowChange } from './shadow';

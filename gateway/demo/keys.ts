@@ -1,11 +1,13 @@
 /**
  * The demo's keys, made on first start and kept in the data directory: each nation's identity
- * provider key (ES256), the gateway's assertion key (Ed25519), and the trust store built from
- * their public halves. A real deployment brings its own; nothing here is hand-made crypto.
+ * provider key (ES256), the gateway's assertion key (Ed25519), each nation's and the coalition's
+ * policy key (Ed25519: the officers' key files), and the trust stores built from their public
+ * halves. A real deployment brings its own; nothing here is hand-made crypto.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import type { PolicyKey, PolicyTrustStore } from '../../policies';
 import type { TrustStoreConfig } from '../auth/trust-store';
 import { DEMO_COMMUNITIES, GATEWAY_AUDIENCE, issuerOf } from './coalition';
 
@@ -15,7 +17,13 @@ export interface DemoKeys {
   gatewayPublicKeyFile: string;
   idpPrivateJwks: Record<string, JWK>;
   trustStore: TrustStoreConfig;
+  /** Each nation's and the coalition's private policy key: kept by them, never given to the gateway. */
+  policyKeys: Record<string, PolicyKey>;
+  policyTrust: PolicyTrustStore;
+  policyTrustFile: string;
 }
+
+export const COALITION_POLICY_HOLDER = 'COALITION';
 
 const IDP_ALGORITHM = 'ES256';
 
@@ -32,7 +40,20 @@ export async function ensureDemoKeys(dataDir: string, nations: readonly string[]
   }
   const trustStore: TrustStoreConfig = { audience: GATEWAY_AUDIENCE, algorithms: ['ES256', 'EdDSA'], issuers, communities: DEMO_COMMUNITIES };
   writeFileSync(join(dir, 'trust-store.json'), JSON.stringify(trustStore, null, 2));
+  mkdirSync(join(dir, 'policy'), { recursive: true });
+  const policyKeys: Record<string, PolicyKey> = {};
+  const policyTrust: Record<string, JWK[]> = {};
+  for (const holder of [...nations, COALITION_POLICY_HOLDER]) {
+    const pair = await ensureKeyPair(join(dir, 'policy', holder), 'EdDSA', `policy-${holder}`);
+    policyKeys[holder] = { privateJwk: pair.privateJwk };
+    policyTrust[holder] = [pair.publicJwk];
+  }
+  const policyTrustFile = join(dir, 'policy-trust.json');
+  writeFileSync(policyTrustFile, JSON.stringify(policyTrust, null, 2));
   return {
+    policyKeys,
+    policyTrust,
+    policyTrustFile,
     gatewayPrivateJwk: gateway.privateJwk,
     gatewayPublicJwk: gateway.publicJwk,
     gatewayPublicKeyFile: `${join(dir, 'gateway')}.public.jwk.json`,
@@ -53,4 +74,17 @@ async function ensureKeyPair(base: string, alg: 'EdDSA' | 'ES256', kid: string):
   writeFileSync(privatePath, JSON.stringify(privateJwk, null, 2), { mode: 0o600 });
   writeFileSync(publicPath, JSON.stringify(publicJwk, null, 2));
   return { privateJwk, publicJwk };
+}
+
+/** Fresh policy keys for some holders (nations, COALITION), in memory: for tests and tools. */
+export async function generatePolicyKeys(holders: readonly string[]): Promise<{ keys: Record<string, PolicyKey>; trust: PolicyTrustStore }> {
+  const keys: Record<string, PolicyKey> = {};
+  const trust: Record<string, JWK[]> = {};
+  for (const holder of holders) {
+    const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    const kid = `policy-${holder}-${Math.random().toString(36).slice(2, 8)}`;
+    keys[holder] = { privateJwk: { ...(await exportJWK(privateKey)), alg: 'EdDSA', kid } };
+    trust[holder] = [{ ...(await exportJWK(publicKey)), alg: 'EdDSA', kid, use: 'sig' }];
+  }
+  return { keys, trust };
 }

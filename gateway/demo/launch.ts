@@ -7,9 +7,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_RULES_DIR, signRuleFolder } from '../../policies';
 import { startGateway, type RunningGateway } from '../server';
 import { DEFAULT_FIRST_NATION_PORT, DEFAULT_GATEWAY_PORT, DEFAULT_REFERENCE_PORT, DEMO_NATIONS } from './coalition';
-import { ensureDemoKeys, type DemoKeys } from './keys';
+import { COALITION_POLICY_HOLDER, ensureDemoKeys, generatePolicyKeys, type DemoKeys } from './keys';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** Subgraphs and tools run as their own Node processes, TypeScript loaded by tsx. */
@@ -25,10 +26,15 @@ export interface LaunchOptions {
   /** Objects per nation in the generated seed (only when a silo has not been seeded yet). */
   seedSize?: number;
   nationTimeoutMs?: number;
-  /** The rule folder the gateway enforces (default: policies/rules). */
+  /** The rule folder every holder starts with, signed with the demo's policy keys (default: policies/rules). */
   rulesDir?: string;
-  /** A nation's own rule folder, when it differs from the gateway's (a misbehaving nation, in tests). */
+  /**
+   * A misbehaving nation, in tests: its subgraph enforces this folder instead, signed with a key of
+   * its own that the coalition's trust store does not hold, so the gateway refuses it.
+   */
   nationRulesDirs?: Readonly<Record<string, string>>;
+  /** How often the gateway reads the nations' published rules (default 1000 ms). */
+  policyPollMs?: number;
   /** false: no policy anywhere, the benchmark's "policy off" baseline. */
   enforcement?: boolean;
   log?: (line: string) => void;
@@ -58,12 +64,13 @@ export async function launchCoalition(options: LaunchOptions): Promise<RunningCo
   const children: ChildProcess[] = [];
   try {
     await seedSilosOnce(dataDir, nations, options.seedSize ?? 300, log);
+    const signed = await signStartupRules(dataDir, nations, keys, options);
     const portOf = (i: number) => (options.firstNationPort === 0 ? 0 : (options.firstNationPort ?? DEFAULT_FIRST_NATION_PORT) + i);
     const referencePort = options.referencePort ?? DEFAULT_REFERENCE_PORT;
     const [reference, ...running] = await Promise.all([
       spawnSubgraph('reference', ['subgraphs/cli/reference.ts', '--port', String(referencePort), '--gateway-key', keys.gatewayPublicKeyFile], children, log),
       ...nations.map((nation, i) =>
-        spawnSubgraph(nation, ['subgraphs/cli/nation.ts', '--nation', nation, '--port', String(portOf(i)), '--data', siloDir(dataDir, nation), '--gateway-key', keys.gatewayPublicKeyFile, ...policyArgs(options, nation)], children, log),
+        spawnSubgraph(nation, ['subgraphs/cli/nation.ts', '--nation', nation, '--port', String(portOf(i)), '--data', siloDir(dataDir, nation), '--gateway-key', keys.gatewayPublicKeyFile, ...policyArgs(options, signed, nation)], children, log),
       ),
     ]);
     const runningNations = running.map((r, i) => ({ nation: nations[i]!, ...r }));
@@ -74,7 +81,9 @@ export async function launchCoalition(options: LaunchOptions): Promise<RunningCo
       trustStore: keys.trustStore,
       assertionPrivateJwk: keys.gatewayPrivateJwk,
       nationTimeoutMs: options.nationTimeoutMs,
-      ...(options.rulesDir && { rulesDir: options.rulesDir }),
+      policyTrust: keys.policyTrust,
+      signedRules: [...signed.coalitionFiles.values()],
+      policyPollMs: options.policyPollMs,
       ...(options.enforcement === false && { enforcement: false }),
     });
     return {
@@ -97,9 +106,51 @@ export async function launchCoalition(options: LaunchOptions): Promise<RunningCo
   }
 }
 
-function policyArgs(options: LaunchOptions, nation: string): string[] {
-  const rulesDir = options.nationRulesDirs?.[nation] ?? options.rulesDir;
-  return [...(rulesDir ? ['--rules', rulesDir] : []), ...(options.enforcement === false ? ['--benchmark-without-policy'] : [])];
+function policyArgs(options: LaunchOptions, signed: StartupRules, nation: string): string[] {
+  return [
+    '--policy-trust',
+    signed.trustFileOf.get(nation) ?? '',
+    '--signed-rules',
+    signed.dirOf.get(nation) ?? '',
+    ...(options.enforcement === false ? ['--benchmark-without-policy'] : []),
+  ];
+}
+
+interface StartupRules {
+  /** Every holder's signed file from the shared folder: what the gateway starts with. */
+  coalitionFiles: Map<string, string>;
+  /** Each nation's folder of signed files (its own and the coalition's) and its trust store. */
+  dirOf: Map<string, string>;
+  trustFileOf: Map<string, string>;
+}
+
+/**
+ * Signs the rule folder with the demo's policy keys, as the officers would have (a silo that keeps
+ * a newer version puts that one back in force instead), and gives each nation its own two files.
+ */
+async function signStartupRules(dataDir: string, nations: readonly string[], keys: DemoKeys, options: LaunchOptions): Promise<StartupRules> {
+  const coalitionFiles = await signRuleFolder(options.rulesDir ?? DEFAULT_RULES_DIR, keys.policyKeys, 'the demo launcher');
+  const dirOf = new Map<string, string>();
+  const trustFileOf = new Map<string, string>();
+  for (const nation of nations) {
+    const dir = join(dataDir, 'policy', nation);
+    mkdirSync(dir, { recursive: true });
+    let own = coalitionFiles.get(nation);
+    let trustFile = keys.policyTrustFile;
+    const rogueDir = options.nationRulesDirs?.[nation];
+    if (rogueDir) {
+      const rogue = await generatePolicyKeys([nation]);
+      own = (await signRuleFolder(rogueDir, rogue.keys, `a rogue officer of ${nation}`, [nation])).get(nation);
+      trustFile = join(dir, 'rogue-trust.json');
+      writeFileSync(trustFile, JSON.stringify({ ...keys.policyTrust, ...rogue.trust }, null, 2));
+    }
+    if (!own) throw new Error(`no rule file for ${nation} in ${rogueDir ?? options.rulesDir ?? DEFAULT_RULES_DIR}`);
+    writeFileSync(join(dir, `${nation}.jws`), own);
+    writeFileSync(join(dir, `${COALITION_POLICY_HOLDER}.jws`), coalitionFiles.get(COALITION_POLICY_HOLDER)!);
+    dirOf.set(nation, dir);
+    trustFileOf.set(nation, trustFile);
+  }
+  return { coalitionFiles, dirOf, trustFileOf };
 }
 
 export function siloDir(dataDir: string, nation: string): string {

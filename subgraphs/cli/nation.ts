@@ -9,13 +9,15 @@
  */
 import { parseArgs } from 'node:util';
 import { isNationCode } from '../../policies';
-import { loadNationConfig, NationConfigError, readGatewayPublicKey, startNationSubgraph, type NationSubgraphConfig } from '../kit';
+import { loadNationConfig, NationConfigError, readGatewayPublicKey, readPolicyTrust, readSignedRules, startNationSubgraph, type NationSubgraphConfig } from '../kit';
 
 const USAGE = `usage: npm run nation -- --config <nation.json>
        npm run nation -- --nation FRA --port 4101 [--host 127.0.0.1] [--data .data/silos/FRA | --database-url postgres://…] --gateway-key .data/keys/gateway.public.jwk
-                         [--rules policies/rules]
+                         --policy-trust .data/keys/policy-trust.json --signed-rules .data/policy/FRA
 
-  --rules   the folder of rule files in force (default: policies/rules)
+  --policy-trust   each nation's public policy keys: whose signature counts for whose rules
+  --signed-rules   a folder of signed rule files (*.jws: this nation's and the coalition's) to put in force
+                   at start, unless the silo already keeps a newer version
   --benchmark-without-policy   serve every caller the whole silo: the benchmark's "policy off" baseline, never for real use`;
 
 function configFromArgs(argv: string[]): NationSubgraphConfig {
@@ -29,18 +31,24 @@ function configFromArgs(argv: string[]): NationSubgraphConfig {
       data: { type: 'string' },
       'database-url': { type: 'string' },
       'gateway-key': { type: 'string' },
-      rules: { type: 'string' },
+      'policy-trust': { type: 'string' },
+      'signed-rules': { type: 'string' },
       'benchmark-without-policy': { type: 'boolean', default: false },
     },
     strict: true,
   });
-  const policy = { ...(values.rules && { rulesDir: values.rules }), ...(values['benchmark-without-policy'] && { enforcement: false }) };
+  const policy = {
+    ...(values['policy-trust'] && { policyTrust: readPolicyTrust(values['policy-trust']) }),
+    ...(values['signed-rules'] && { signedRules: readSignedRules(values['signed-rules']) }),
+    ...(values['benchmark-without-policy'] && { enforcement: false }),
+  };
   if (values.config) return { ...loadNationConfig(values.config), ...policy };
   const nation = values.nation?.toUpperCase();
   if (!isNationCode(nation)) throw new UsageError(`--nation must be an ISO 3166 alpha-3 code such as FRA (got ${values.nation ?? 'nothing'})`);
   const port = Number(values.port);
   if (values.port === undefined || !Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535 (got ${values.port ?? 'nothing'})`);
   if (!values['gateway-key']) throw new UsageError("--gateway-key must name the gateway's public JWK file");
+  if (!policy.policyTrust) throw new UsageError('--policy-trust must name the policy trust store (each nation\'s public policy keys)');
   const databaseUrl = process.env.DATABASE_URL || values['database-url'];
   return {
     nation,
@@ -49,6 +57,7 @@ function configFromArgs(argv: string[]): NationSubgraphConfig {
     ...(databaseUrl ? { databaseUrl } : { dataDir: values.data ?? `.data/silos/${nation}` }),
     gatewayPublicJwk: readGatewayPublicKey(values['gateway-key']),
     ...policy,
+    policyTrust: policy.policyTrust,
   };
 }
 

@@ -2,10 +2,10 @@
  * A nation subgraph's configuration: the nation, where it listens, its silo, and the one key it
  * trusts (the gateway's public key, which signs every principal assertion).
  */
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { JWK } from 'jose';
-import { isNationCode } from '../../policies';
+import { isNationCode, type PolicyTrustStore } from '../../policies';
 
 export interface NationSubgraphConfig {
   /** ISO 3166 alpha-3 of the nation whose silo this is. */
@@ -20,8 +20,10 @@ export interface NationSubgraphConfig {
   databaseUrl?: string;
   /** The gateway's public key: only assertions it signed are accepted. */
   gatewayPublicJwk: JWK;
-  /** The folder of rule files in force (default: policies/rules). */
-  rulesDir?: string;
+  /** Each nation's (and the coalition's) public policy keys: whose signature counts for whose rules. */
+  policyTrust: PolicyTrustStore;
+  /** Signed rule files offered at start (this nation's, the coalition's); the silo keeps what it accepted. */
+  signedRules?: string[];
   /**
    * false switches field enforcement and SQL visibility off: only for the benchmark's "policy off"
    * baseline, never in a config file (the loader does not read it).
@@ -57,7 +59,8 @@ export function loadNationConfig(path: string, env: NodeJS.ProcessEnv = process.
   const dataDir = optional('dataDir', isNonEmptyString, 'a directory path');
   const databaseUrl = env.DATABASE_URL || optional('databaseUrl', isNonEmptyString, 'a PostgreSQL connection string');
   const keyFile = field('gatewayPublicKeyFile', isNonEmptyString, "the path of the gateway's public JWK file");
-  const rulesDir = optional('rulesDir', isNonEmptyString, 'the folder of rule files in force');
+  const trustFile = field('policyTrustFile', isNonEmptyString, "the path of the policy trust store (each nation's public policy keys)");
+  const signedRulesDir = optional('signedRulesDir', isNonEmptyString, 'a folder of signed rule files (*.jws)');
   if (!dataDir && !databaseUrl) throw new NationConfigError(`${path}: needs field "dataDir" (embedded PGlite) or "databaseUrl" (or the DATABASE_URL environment variable)`);
   return {
     nation,
@@ -65,7 +68,8 @@ export function loadNationConfig(path: string, env: NodeJS.ProcessEnv = process.
     ...(host && { host }),
     ...(databaseUrl ? { databaseUrl } : { dataDir: resolve(base, dataDir!) }),
     gatewayPublicJwk: keyNamedBy(path, resolve(base, keyFile)),
-    ...(rulesDir && { rulesDir: resolve(base, rulesDir) }),
+    policyTrust: namedBy(path, 'policyTrustFile', () => readPolicyTrust(resolve(base, trustFile))),
+    ...(signedRulesDir && { signedRules: namedBy(path, 'signedRulesDir', () => readSignedRules(resolve(base, signedRulesDir))) }),
   };
 }
 
@@ -75,6 +79,37 @@ function keyNamedBy(configPath: string, keyPath: string): JWK {
   } catch (error) {
     throw new NationConfigError(`${configPath}: field "gatewayPublicKeyFile": ${(error as Error).message}`);
   }
+}
+
+function namedBy<T>(configPath: string, field: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw new NationConfigError(`${configPath}: field "${field}": ${(error as Error).message}`);
+  }
+}
+
+/** `{ "FRA": [jwk, …], "COALITION": [jwk] }`, public keys only: a private key here is refused. */
+export function readPolicyTrust(path: string): PolicyTrustStore {
+  const raw = readJsonObject(path, 'policy trust store');
+  for (const [holder, keys] of Object.entries(raw)) {
+    if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'object' || k === null || typeof (k as JWK).kid !== 'string')) {
+      throw new NationConfigError(`${path}: "${holder}" must be a list of public JWKs, each with a "kid"`);
+    }
+    if (keys.some((k) => (k as JWK).d !== undefined)) throw new NationConfigError(`${path}: "${holder}" holds a private key ("d"): a trust store holds public keys only`);
+  }
+  return raw as PolicyTrustStore;
+}
+
+/** Every `*.jws` in a folder, as text (verified later, by the rules' store). */
+export function readSignedRules(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((f) => f.endsWith('.jws')).sort();
+  } catch (error) {
+    throw new NationConfigError(`${dir}: cannot read the signed rules folder (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  return names.map((name) => readFileSync(join(dir, name), 'utf8'));
 }
 
 /** The gateway's Ed25519 public JWK. A private key is refused: a subgraph must never hold the gateway's signing key. */

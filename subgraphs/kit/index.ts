@@ -3,6 +3,8 @@ export {
   startNationSubgraph,
   loadNationConfig,
   readGatewayPublicKey,
+  readPolicyTrust,
+  readSignedRules,
   NationConfigError,
   GRAPHQL_PATH,
   type NationSubgraphConfig,

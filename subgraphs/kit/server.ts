@@ -14,7 +14,7 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { createAssertionVerifier, createPolicyEngine, DEFAULT_RULES_DIR, isNationCode, loadRuleFolder, type PolicyEngine } from '../../policies';
+import { createAssertionVerifier, isNationCode, type RuleStore } from '../../policies';
 import { createHash } from 'node:crypto';
 import { openAuditLog, type AuditLog } from '../audit';
 import { openSilo, type SiloDb } from '../silo';
@@ -22,9 +22,10 @@ import { createNationContext, type NationContext } from './context';
 import type { NationSubgraphConfig } from './config';
 import { assertedRequestHandler, closeServer, listen } from './http';
 import { releaseExtensions, type ReleaseLog } from './releases';
-import { buildNationSchema, policySchemaOf } from './schema';
+import { buildNationSchema } from './schema';
+import { openNationPolicy } from './policy-publication';
 
-export { loadNationConfig, readGatewayPublicKey, NationConfigError, type NationSubgraphConfig } from './config';
+export { loadNationConfig, readGatewayPublicKey, readPolicyTrust, readSignedRules, NationConfigError, type NationSubgraphConfig } from './config';
 
 export interface RunningNationSubgraph {
   /** The GraphQL endpoint, e.g. `http://127.0.0.1:4101/graphql`. */
@@ -32,6 +33,8 @@ export interface RunningNationSubgraph {
   db: SiloDb;
   /** The nation's audit log of releases (hash-chained, in the silo). */
   audit: AuditLog;
+  /** The signed rules in force here, their history and the refusals. */
+  policy: RuleStore;
   /** Stops listening, drops open connections, closes the silo. */
   stop(): Promise<void>;
 }
@@ -50,11 +53,14 @@ export async function startNationSubgraph(config: NationSubgraphConfig): Promise
     const verify = await createAssertionVerifier({ publicJwk: config.gatewayPublicJwk, audience: `sovgraph:${config.nation}` });
     const enforcement = config.enforcement !== false;
     if (!enforcement) console.warn(`[nation ${config.nation}] POLICY ENFORCEMENT IS OFF: every caller sees the whole silo (benchmark baseline only)`);
-    const policy = { engine: loadPolicy(config.rulesDir ?? DEFAULT_RULES_DIR) };
+    const policy = await openNationPolicy(db, { nation: config.nation, trust: config.policyTrust, bootstrap: config.signedRules });
     apollo = createApolloServer(config.nation, enforcement, audit);
     await apollo.start();
     const front = { name: `${config.nation} subgraph`, path: GRAPHQL_PATH, verify, apollo };
-    const http = createServer(assertedRequestHandler({ ...front, contextFor: (principal) => createNationContext(db, config.nation, principal, policy.engine, { enforcement }) }));
+    const graphql = assertedRequestHandler({ ...front, contextFor: (principal) => createNationContext(db, config.nation, principal, policy.engine(), { enforcement }) });
+    const http = createServer((req, res) => {
+      if (!policy.handle(req, res)) graphql(req, res);
+    });
     // Longer than the gateway's pooled connections idle, so the gateway never writes to a socket we just closed.
     http.keepAliveTimeout = 35_000;
     const port = await listen(http, config.port, host);
@@ -64,6 +70,7 @@ export async function startNationSubgraph(config: NationSubgraphConfig): Promise
       url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${GRAPHQL_PATH}`,
       db,
       audit: runningAudit,
+      policy: policy.store,
       async stop() {
         await closeServer(http);
         await running.stop();
@@ -90,11 +97,6 @@ async function refreshStatistics(db: SiloDb, nation: string): Promise<void> {
   } catch (error) {
     console.error(`[nation ${nation}] could not refresh the silo's planner statistics: ${(error as Error).message}`);
   }
-}
-
-/** The rules in force, compiled. A folder with an invalid file refuses to start: no rules, no data. */
-function loadPolicy(rulesDir: string): PolicyEngine {
-  return createPolicyEngine({ files: loadRuleFolder(rulesDir), schema: policySchemaOf() });
 }
 
 function createApolloServer(nation: string, enforcement: boolean, audit: AuditLog): ApolloServer<NationContext> {

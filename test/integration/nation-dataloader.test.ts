@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNationSubgraph, type RunningNationSubgraph } from '../../subgraphs';
 import { importBundle, defaultMarkingFor } from '../../subgraphs/stix';
-import { gatewayClient, gatewayKeys, scenarioBundle, type GraphQLAnswer } from './nation-fixtures';
+import { gatewayClient, gatewayKeys, scenarioBundle, type GraphQLAnswer, signedDemoRules } from './nation-fixtures';
 
 const NESTED = `query Nested($first: Int!) {
   indicators(first: $first) { edges { node {
@@ -30,7 +30,7 @@ beforeAll(async () => {
   const keys = await gatewayKeys();
   for (const size of [10, 100]) {
     // The audit log writes only when told to here: its statements are not the request's.
-    const subgraph = await startNationSubgraph({ nation: 'FRA', port: 0, gatewayPublicJwk: keys.publicJwk, auditFlushEveryMs: 3_600_000 });
+    const subgraph = await startNationSubgraph({ nation: 'FRA', port: 0, gatewayPublicJwk: keys.publicJwk, ...(await signedDemoRules()), auditFlushEveryMs: 3_600_000 });
     const report = await importBundle(subgraph.db, scenarioBundle(size).bundle, { nation: 'FRA', defaultMarking: defaultMarkingFor('FRA') });
     expect(report.rejected).toEqual([]);
     silos.set(size, { subgraph, ask: await gatewayClient(subgraph.url, 'FRA', keys) });

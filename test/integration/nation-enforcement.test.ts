@@ -15,7 +15,7 @@ import { createSiloReader, EVERYTHING_VISIBLE, type ObjectRow } from '../../subg
 import { defaultMarkingFor, importBundle } from '../../subgraphs/stix';
 import { generateNationBundle } from '../../subgraphs/seed/generate';
 import { recentAuditRecords, verifyAuditChain } from '../../subgraphs/audit';
-import { askSubgraph, gatewayKeys, type GatewayKeys, type GraphQLAnswer } from './nation-fixtures';
+import { askSubgraph, gatewayKeys, type GatewayKeys, type GraphQLAnswer, signedDemoRules } from './nation-fixtures';
 import { ASSERTION_HEADER, createAssertionSigner } from '../../policies';
 
 let keys: GatewayKeys;
@@ -30,7 +30,7 @@ const FRENCH_TOP_SECRET: Principal = { subject: 'chef@fra', nation: 'FRA', clear
 
 beforeAll(async () => {
   keys = await gatewayKeys();
-  subgraph = await startNationSubgraph({ nation: 'FRA', port: 0, gatewayPublicJwk: keys.publicJwk });
+  subgraph = await startNationSubgraph({ nation: 'FRA', port: 0, gatewayPublicJwk: keys.publicJwk, ...(await signedDemoRules()) });
   const report = await importBundle(subgraph.db, generateNationBundle('FRA', { size: 160 }), { nation: 'FRA', defaultMarking: defaultMarkingFor('FRA') });
   expect(report.rejected).toEqual([]);
   engine = createPolicyEngine({ files: loadRuleFolder(DEFAULT_RULES_DIR), schema: policySchemaOf() });

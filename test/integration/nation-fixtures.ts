@@ -8,7 +8,9 @@
  * from `indicates`/`uses` relationships to two ATT&CK attack patterns.
  */
 import { generateKeyPair, exportJWK, type JWK } from 'jose';
-import { ASSERTION_HEADER, createAssertionSigner, type AssertionSigner, type Principal } from '../../policies';
+import { DEMO_NATIONS } from '../../gateway/demo/coalition';
+import { COALITION_POLICY_HOLDER, generatePolicyKeys } from '../../gateway/demo/keys';
+import { ASSERTION_HEADER, createAssertionSigner, DEFAULT_RULES_DIR, signRuleFolder, type AssertionSigner, type PolicyTrustStore, type Principal } from '../../policies';
 import { refOwnersExtension } from '../../subgraphs/stix';
 
 export const BASE_TIME = Date.UTC(2025, 0, 6, 8, 0, 0);
@@ -121,6 +123,13 @@ export interface GatewayKeys {
 export async function gatewayKeys(): Promise<GatewayKeys> {
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   return { privateJwk: await exportJWK(privateKey), publicJwk: await exportJWK(publicKey) };
+}
+
+/** The demo rules (policies/rules), signed with fresh policy keys, and the trust store that accepts them. */
+export async function signedDemoRules(nation = 'FRA'): Promise<{ policyTrust: PolicyTrustStore; signedRules: string[] }> {
+  const { keys, trust } = await generatePolicyKeys([...DEMO_NATIONS, COALITION_POLICY_HOLDER]);
+  const signed = await signRuleFolder(DEFAULT_RULES_DIR, keys, 'officer@test');
+  return { policyTrust: trust, signedRules: [signed.get(nation)!, signed.get(COALITION_POLICY_HOLDER)!] };
 }
 
 export const ANALYST: Principal = { subject: 'analyst@fra', nation: 'FRA', clearance: 'SECRET', roles: ['analyst'], communities: ['NATO', 'EU'] };

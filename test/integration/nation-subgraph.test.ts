@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { ASSERTION_HEADER, createAssertionSigner } from '../../policies';
 import { startNationSubgraph, CONTRACT_PATH, type RunningNationSubgraph } from '../../subgraphs';
 import { importBundle, defaultMarkingFor } from '../../subgraphs/stix';
-import { ANALYST, askSubgraph, at, gatewayClient, gatewayKeys, scenarioBundle, type GatewayKeys, type GraphQLAnswer, type Scenario } from './nation-fixtures';
+import { ANALYST, askSubgraph, at, gatewayClient, gatewayKeys, scenarioBundle, type GatewayKeys, type GraphQLAnswer, type Scenario, signedDemoRules } from './nation-fixtures';
 
 const SIZE = 30;
 
@@ -22,7 +22,7 @@ const fra = (stixId: string) => `FRA:${stixId}`;
 
 beforeAll(async () => {
   keys = await gatewayKeys();
-  subgraph = await startNationSubgraph({ nation: 'FRA', port: 0, gatewayPublicJwk: keys.publicJwk });
+  subgraph = await startNationSubgraph({ nation: 'FRA', port: 0, gatewayPublicJwk: keys.publicJwk, ...(await signedDemoRules()) });
   scenario = scenarioBundle(SIZE);
   const report = await importBundle(subgraph.db, scenario.bundle, { nation: 'FRA', defaultMarking: defaultMarkingFor('FRA') });
   expect(report.rejected).toEqual([]);

@@ -15,6 +15,8 @@ beforeAll(async () => {
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   writeFileSync(join(dir, 'gateway.public.jwk'), JSON.stringify(await exportJWK(publicKey)));
   writeFileSync(join(dir, 'gateway.private.jwk'), JSON.stringify(await exportJWK(privateKey)));
+  writeFileSync(join(dir, 'policy-trust.json'), JSON.stringify({ FRA: [{ ...(await exportJWK(publicKey)), kid: 'policy-FRA' }] }));
+  writeFileSync(join(dir, 'policy-trust-private.json'), JSON.stringify({ FRA: [{ ...(await exportJWK(privateKey)), kid: 'policy-FRA' }] }));
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,7 +27,7 @@ function configFile(name: string, content: unknown): string {
   return path;
 }
 
-const valid = { nation: 'FRA', port: 4101, dataDir: 'silos/FRA', gatewayPublicKeyFile: 'gateway.public.jwk' };
+const valid = { nation: 'FRA', port: 4101, dataDir: 'silos/FRA', gatewayPublicKeyFile: 'gateway.public.jwk', policyTrustFile: 'policy-trust.json' };
 
 describe('a nation operator configures the subgraph with one JSON file', () => {
   it('reads the nation, port, silo and gateway key, with paths relative to the file', () => {
@@ -33,6 +35,7 @@ describe('a nation operator configures the subgraph with one JSON file', () => {
     expect(config).toMatchObject({ nation: 'FRA', port: 4101, dataDir: join(dir, 'silos/FRA') });
     expect(config.gatewayPublicJwk).toMatchObject({ kty: 'OKP', crv: 'Ed25519' });
     expect(config.databaseUrl).toBeUndefined();
+    expect(config.policyTrust.FRA).toEqual([expect.objectContaining({ kid: 'policy-FRA', kty: 'OKP' })]);
   });
 
   it('DATABASE_URL in the environment puts the silo on a PostgreSQL server instead', () => {
@@ -47,6 +50,9 @@ describe('a nation operator configures the subgraph with one JSON file', () => {
     ['silo', { ...valid, dataDir: undefined }, /needs field "dataDir".*"databaseUrl"/],
     ['key file', { ...valid, gatewayPublicKeyFile: 'nowhere.jwk' }, /nowhere\.jwk: cannot read the gateway public key \(ENOENT\)/],
     ['private key', { ...valid, gatewayPublicKeyFile: 'gateway.private.jwk' }, /holds a private key/],
+    ['policy trust store', { ...valid, policyTrustFile: undefined }, /"policyTrustFile" must be the path of the policy trust store/],
+    ['private policy key', { ...valid, policyTrustFile: 'policy-trust-private.json' }, /"policyTrustFile".*"FRA" holds a private key/],
+    ['signed rules folder', { ...valid, signedRulesDir: 'nowhere' }, /"signedRulesDir".*cannot read the signed rules folder \(ENOENT\)/],
   ])('refuses a bad %s, naming the file and what is wrong', (_label, content, message) => {
     const path = configFile('bad.json', content);
     expect(() => loadNationConfig(path, {})).toThrow(NationConfigError);
