@@ -31,6 +31,14 @@ Ask every nation at once:
   curl -s ${coalition.gateway.url} -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
     -d '{"query":"{ indicators(first: 5) { edges { node { id nation pattern techniques { id name } } } pageInfo { hasNextPage endCursor } } }"}'
 
+Rules in force are signed (each nation's policy key; the officers' key files are in
+${dataDir}/keys/policy/). France's published rules and their history:
+  curl -s ${coalition.nations.find((n) => n.nation === 'FRA')?.url.replace('/graphql', '/policy') ?? '(FRA is not running)'}
+  curl -s ${coalition.nations.find((n) => n.nation === 'FRA')?.url.replace('/graphql', '/policy/history') ?? '(FRA is not running)'}
+What the gateway enforces (a policy officer's token):
+  OFFICER=$(npm run -s token -- --nation FRA --clearance SECRET --roles policy-officer --communities NATO,EU)
+  curl -s ${coalition.gateway.url.replace('/graphql', '/policy')} -H "authorization: Bearer $OFFICER"
+
 Ctrl-C stops everything.
 `);
 
