@@ -21,6 +21,7 @@ export { evaluateCondition, fieldValueHolds, type ObjectCondition } from './cond
 export {
   signRules,
   signRuleFolder,
+  signedRulesOfBody,
   verifySignedRules,
   PolicyRefusal,
   SIGNED_RULES_TYPE,
@@ -32,3 +33,4 @@ export {
 } from './signed-rules';
 export { createRuleStore, type RuleStore, type RuleStoreOptions, type OfferResult, type PolicyAlert, type AcceptedVersion } from './rule-store';
 export { createShadowRecorder, type Shadow, type ShadowRecorder, type ShadowReport, type ShadowChange } from './shadow';
+export { lintRuleFile, formatWarning, ruleLines, covers, diffRuleFiles, formatDiff, DEMO_NATIONS, type LintWarning, type DiffOptions, type DecisionChange } from './analysis';

@@ -133,6 +133,18 @@ export async function verifySignedRules(signed: string, trust: PolicyTrustStore,
   return { nation, version: rules.version, signedBy: header.signedBy, signedAt: header.signedAt, kid: header.kid, text, rules, jws };
 }
 
+/** A publish request's body: the compact JWS itself, or JSON `{ "jws": "…" }` ('' for anything else). */
+export function signedRulesOfBody(body: string): string {
+  const text = body.trim();
+  if (!text.startsWith('{')) return text;
+  try {
+    const parsed = JSON.parse(text) as { jws?: unknown };
+    return typeof parsed.jws === 'string' ? parsed.jws : '';
+  } catch {
+    return '';
+  }
+}
+
 /** The coalition may only restrict: a coalition file with an `allow` rule is refused outright. */
 function semanticRefusal(rules: RuleFile, file: string): void {
   if (rules.nation !== COALITION) return;

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeProtectedHeader } from 'jose';
-import type { Principal, VerifiedRules } from '../../policies';
+import { signedRulesOfBody, type Principal, type VerifiedRules } from '../../policies';
 import { TokenRejected } from '../auth/trust-store';
 import { sendJson, type Route } from '../http-adapter';
 import type { GatewayPolicy } from './pickup';
@@ -43,7 +43,7 @@ export function policyRoutes(options: PolicyRoutesOptions): Record<string, Route
         return sendJson(res, 200, { inForce: policy.store.allInForce().map(describeRules), shadows: policy.store.shadows().map(describeRules), alerts: policy.store.alerts() });
       }
       if (req.method !== 'POST') return sendJson(res, 405, { error: { reason: 'method', message: 'GET the rules in force, or POST the coalition\'s signed file' } });
-      const jws = signedFileOf(body);
+      const jws = signedRulesOfBody(body);
       // Nations publish at their own subgraph; the gateway takes only the coalition's file directly.
       if (headerNation(jws) !== COALITION) return sendJson(res, 409, { error: { reason: 'nation-mismatch', message: "the gateway takes only the coalition's signed rules: publish a nation's rules at that nation's subgraph" } });
       const result = await policy.store.offer(jws, 'a publish request to the gateway');
@@ -54,17 +54,6 @@ export function policyRoutes(options: PolicyRoutesOptions): Record<string, Route
     '/policy/history': officerOnly((_req, res) => sendJson(res, 200, { versions: policy.store.history() })),
     '/policy/shadow-report': officerOnly((_req, res) => sendJson(res, 200, { reports: policy.shadows().reports() })),
   };
-}
-
-function signedFileOf(body: string): string {
-  const text = body.trim();
-  if (!text.startsWith('{')) return text;
-  try {
-    const parsed = JSON.parse(text) as { jws?: unknown };
-    return typeof parsed.jws === 'string' ? parsed.jws : '';
-  } catch {
-    return '';
-  }
 }
 
 function headerNation(jws: string): string | undefined {

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeProtectedHeader } from 'jose';
-import { createPolicyEngine, createRuleStore, type PolicyEngine, type PolicyTrustStore, type RuleStore, type VerifiedRules } from '../../policies';
+import { createPolicyEngine, createRuleStore, signedRulesOfBody, type PolicyEngine, type PolicyTrustStore, type RuleStore, type VerifiedRules } from '../../policies';
 import type { SiloQueryable } from '../silo';
 import { policySchemaOf } from './schema';
 
@@ -161,14 +161,7 @@ async function readSignedFile(req: IncomingMessage): Promise<string | undefined>
     if (size > MAX_FILE_BYTES) return undefined;
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  if (!text.startsWith('{')) return text;
-  try {
-    const body = JSON.parse(text) as { jws?: unknown };
-    return typeof body.jws === 'string' ? body.jws : '';
-  } catch {
-    return '';
-  }
+  return signedRulesOfBody(Buffer.concat(chunks).toString('utf8'));
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
