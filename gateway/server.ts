@@ -8,7 +8,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { JWK } from 'jose';
-import { createAssertionSigner, type AssertionSigner, type PolicyTrustStore, type Principal, type RuleStore } from '../policies';
+import { createAssertionSigner, type AssertionSigner, type PolicyEngine, type PolicyTrustStore, type Principal, type RuleStore } from '../policies';
 import { createGatewayPolicy } from './policy/pickup';
 import { policyRoutes } from './policy/routes';
 import { createCursorSeal, EnforcingGateway, policySchemaFromContract } from './enforcement';
@@ -58,6 +58,8 @@ export interface RunningGateway {
 
 export interface GatewayContext extends FanoutContext {
   principal: Principal;
+  /** Rules other than those in force, for this request only (a policy officer's simulation of a draft). */
+  engine?: PolicyEngine;
 }
 
 /** The gateway's own identity when it reads subgraph schemas: it sees no data (user-assigned code XGW). */
@@ -85,7 +87,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     },
   });
   const gateway = new EnforcingGateway(apolloGateway, {
-    engine: () => policy.engine(),
+    engine: (context) => (context as GatewayContext).engine ?? policy.engine(),
     principalOf: (context) => (context as GatewayContext).principal,
     enabled: config.enforcement !== false,
     cursors: createCursorSeal(config.cursorKey),
@@ -118,7 +120,16 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         const rules = Object.fromEntries(policy.store.allInForce().map((f) => [f.nation, f.version]));
         sendJson(res, 200, { status: alerts.length ? 'alert' : 'ok', nations: nations.map((n) => n.nation), refusedNations, rules, alerts });
       },
-      ...policyRoutes({ policy, verifyToken, bearerToken }),
+      ...policyRoutes({
+        policy,
+        verifyToken,
+        bearerToken,
+        async execute(query, variables, context) {
+          const response = await server.executeOperation({ query, variables }, { contextValue: context });
+          if (response.body.kind !== 'single') throw new Error('a simulation answers in one part');
+          return response.body.singleResult;
+        },
+      }),
     },
   );
   await new Promise<void>((resolve) => http.listen(config.port, config.host ?? '127.0.0.1', resolve));

@@ -24,8 +24,8 @@ import { injectPolicyInputs, reservedAliasesIn } from './rewrite';
 import { enforceResult } from './walk';
 
 export interface EnforcementOptions {
-  /** The rules in force (read on every request, so they can be swapped without a restart). */
-  engine(): PolicyEngine;
+  /** The rules to enforce for a request: those in force, read per request so they swap without a restart. */
+  engine(context: unknown): PolicyEngine;
   /** The verified caller of a request, from the server's context. */
   principalOf(context: unknown): Principal | undefined;
   /** false serves answers as the nations send them: only for the benchmark's "policy off" baseline. */
@@ -45,6 +45,8 @@ const REWRITE_CACHE_SIZE = 2000;
 
 export class EnforcingGateway implements GatewayInterface {
   private readonly rewrites = new Map<string, Rewritten>();
+  /** What the rewrite depends on, per engine: the fields its rules look at, hashed once. */
+  private readonly inputsOf = new WeakMap<PolicyEngine, string>();
 
   constructor(
     private readonly inner: GatewayInterface,
@@ -80,7 +82,7 @@ export class EnforcingGateway implements GatewayInterface {
       if (error instanceof CursorRejected) return { errors: [error] };
       throw error;
     }
-    const engine = this.options.engine();
+    const engine = this.options.engine(requestContext.context);
     const rewritten = this.rewrite(requestContext.schema, opened.document, requestContext.queryHash, requestContext.request.operationName, engine);
     // A rewrite that does not validate would plan something else than asked: refuse, never guess.
     if (rewritten.errors.length) {
@@ -115,8 +117,9 @@ export class EnforcingGateway implements GatewayInterface {
   }
 
   private rewrite(schema: GraphQLSchema, document: DocumentNode, queryHash: string, operationName: string | undefined, engine: PolicyEngine): Rewritten {
-    const rulesVersion = Object.entries(engine.versions).sort().map(([file, version]) => `${file}@${version}`).join(',');
-    const key = `${queryHash}|${rulesVersion}`;
+    // Keyed by what the rules look at, not by their versions: a draft of the same version (a
+    // simulation) that looks at other fields must never reuse a plan made for the rules in force.
+    const key = `${queryHash}|${this.policyInputs(schema, engine)}`;
     let rewritten = this.rewrites.get(key);
     if (!rewritten) {
       const injected = injectPolicyInputs(schema, document, (type) => engine.fieldsLookedAt(type));
@@ -130,5 +133,18 @@ export class EnforcingGateway implements GatewayInterface {
       this.rewrites.set(key, rewritten);
     }
     return rewritten;
+  }
+
+  private policyInputs(schema: GraphQLSchema, engine: PolicyEngine): string {
+    let inputs = this.inputsOf.get(engine);
+    if (inputs === undefined) {
+      const looked = Object.keys(schema.getTypeMap())
+        .sort()
+        .map((type) => `${type}:${engine.fieldsLookedAt(type).join(',')}`)
+        .join(';');
+      inputs = createHash('sha256').update(looked).digest('hex');
+      this.inputsOf.set(engine, inputs);
+    }
+    return inputs;
   }
 }

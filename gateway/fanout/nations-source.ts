@@ -29,6 +29,8 @@ export interface NationsSourceOptions {
 /** What the gateway's request context must carry for its data sources. */
 export interface FanoutContext {
   principal?: Principal;
+  /** When set, only these nations are asked (a policy officer's "see as" asks its own nation only). */
+  onlyNations?: readonly string[];
 }
 
 /** @apollo/gateway does not export its request-kind enum; this is its value for real traffic. */
@@ -64,7 +66,7 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
     const { query, variables = {}, operationName } = options.request;
     if (!query) return { errors: [{ message: 'empty fetch' }] } as GatewayGraphQLResponse;
     const shape = fetchShapeOf(query);
-    const call: Call = { principal, query, variables, operationName: operationName ?? null };
+    const call: Call = { principal, query, variables, operationName: operationName ?? null, onlyNations: options.context.onlyNations };
     const response = shape.kind === 'entities' ? await this.entities(shape, call) : await this.roots(shape.parts, call);
     return response as GatewayGraphQLResponse;
   }
@@ -194,6 +196,8 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
   }
 
   private async ask(nation: string, query: string, variables: Variables, call: Call): Promise<GraphQLResponseBody | SubgraphUnavailable> {
+    // A nation outside the request's scope is not asked at all: its objects are simply absent.
+    if (call.onlyNations && !call.onlyNations.includes(nation)) return { data: null };
     const client = this.clients.get(nation)!;
     try {
       const assertion = await this.options.sign(call.principal, `sovgraph:${nation}`);
@@ -207,6 +211,7 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
 
 interface Call {
   principal: Principal;
+  onlyNations?: readonly string[];
   query: string;
   variables: Variables;
   operationName: string | null;

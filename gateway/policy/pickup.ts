@@ -4,7 +4,7 @@
  * in without a restart. A request keeps the engine it started with, so a swap never fails one in
  * flight. The gateway holds public policy keys only: it can check rules, never make them.
  */
-import { createPolicyEngine, createRuleStore, createShadowRecorder, type PolicyEngine, type PolicyTrustStore, type RuleStore, type ShadowRecorder, type VerifiedRules } from '../../policies';
+import { createPolicyEngine, createRuleStore, createShadowRecorder, type PolicyEngine, type PolicyTrustStore, type RuleFile, type RuleStore, type ShadowRecorder, type VerifiedRules } from '../../policies';
 import type { NationEndpoint } from '../fanout/nations-source';
 
 const COALITION = 'COALITION';
@@ -25,6 +25,8 @@ export interface GatewayPolicy {
   /** The rules in force, with any shadows compared on the side. */
   engine(): PolicyEngine;
   shadows(): ShadowRecorder;
+  /** The rules in force with one nation's file replaced by a draft (for a simulation; nothing is stored). */
+  engineWithDraft(draft: RuleFile): PolicyEngine;
   /** Reads every nation's published rules once (start-up waits for this). */
   pollOnce(): Promise<void>;
   stop(): void;
@@ -62,6 +64,8 @@ export async function createGatewayPolicy(options: GatewayPolicyOptions): Promis
     store,
     engine: () => engine,
     shadows: () => recorder,
+    engineWithDraft: (draft) =>
+      createPolicyEngine({ files: [...store.allInForce().filter((f) => f.nation !== draft.nation).map((f) => f.rules), draft], schema: options.schema }),
     pollOnce,
     stop() {
       clearTimeout(timer);

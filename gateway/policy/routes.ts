@@ -9,6 +9,7 @@ import { signedRulesOfBody, type Principal, type VerifiedRules } from '../../pol
 import { TokenRejected } from '../auth/trust-store';
 import { sendJson, type Route } from '../http-adapter';
 import type { GatewayPolicy } from './pickup';
+import { simulate, SimulationRefused, type SimulationDeps } from './simulate';
 
 export const POLICY_OFFICER_ROLE = 'policy-officer';
 const COALITION = 'COALITION';
@@ -17,6 +18,8 @@ export interface PolicyRoutesOptions {
   policy: GatewayPolicy;
   verifyToken(token: string | undefined): Promise<Principal>;
   bearerToken(req: IncomingMessage): string | undefined;
+  /** Runs a query through the gateway with the given context (principal, nations asked, rules). */
+  execute: SimulationDeps['execute'];
 }
 
 export function describeRules(rules: VerifiedRules) {
@@ -52,6 +55,26 @@ export function policyRoutes(options: PolicyRoutesOptions): Record<string, Route
       sendJson(res, result.unchanged ? 200 : 201, { accepted: true, unchanged: result.unchanged ?? false, ...header });
     }),
     '/policy/history': officerOnly((_req, res) => sendJson(res, 200, { versions: policy.store.history() })),
+    '/policy/simulate': officerOnly(async (req, res, body, officer) => {
+      if (req.method !== 'POST') return sendJson(res, 405, { error: { reason: 'method', message: 'POST { as, query, variables?, draft? }' } });
+      let request;
+      try {
+        request = JSON.parse(body);
+      } catch {
+        return sendJson(res, 400, { error: { reason: 'bad-request', message: 'the body must be JSON: { as: { nation, clearance, roles, communities }, query, variables?, draft? }' } });
+      }
+      try {
+        const result = await simulate(officer, request, {
+          execute: options.execute,
+          engineWithDraft: (draft) => policy.engineWithDraft(draft),
+          communities: () => policy.engine().communities,
+        });
+        sendJson(res, 200, result);
+      } catch (error) {
+        if (!(error instanceof SimulationRefused)) throw error;
+        sendJson(res, 400, { error: { reason: 'bad-request', message: error.message, issues: error.issues } });
+      }
+    }),
     '/policy/shadow-report': officerOnly((_req, res) => sendJson(res, 200, { reports: policy.shadows().reports() })),
   };
 }
