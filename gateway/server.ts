@@ -74,7 +74,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
 
   const nationsSource = new NationsDataSource({ nations, sign, timeoutMs });
   const otherSources = new Map(config.subgraphs.map((s) => [s.name, new AssertedSubgraphSource(s.name, s.url, sign, timeoutMs)]));
-  const policy = await createGatewayPolicy({ trust: config.policyTrust, signedRules: config.signedRules, nations, schema: policySchemaFromContract(contract), pollMs: config.policyPollMs });
+  const policySchema = policySchemaFromContract(contract);
+  const policy = await createGatewayPolicy({ trust: config.policyTrust, signedRules: config.signedRules, nations, schema: policySchema, pollMs: config.policyPollMs });
   await policy.pollOnce();
   if (config.enforcement === false) console.warn('[gateway] POLICY ENFORCEMENT IS OFF: answers go out as the nations send them (benchmark baseline only)');
   const apolloGateway = new ApolloGateway({
@@ -124,6 +125,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         policy,
         verifyToken,
         bearerToken,
+        nations,
+        sign,
+        schema: policySchema,
         async execute(query, variables, context) {
           const response = await server.executeOperation({ query, variables }, { contextValue: context });
           if (response.body.kind !== 'single') throw new Error('a simulation answers in one part');

@@ -24,6 +24,7 @@ import { assertedRequestHandler, closeServer, listen } from './http';
 import { releaseExtensions, type ReleaseLog } from './releases';
 import { buildNationSchema } from './schema';
 import { openNationPolicy } from './policy-publication';
+import { auditFeed } from './audit-feed';
 
 export { loadNationConfig, readGatewayPublicKey, readPolicyTrust, readSignedRules, NationConfigError, type NationSubgraphConfig } from './config';
 
@@ -58,8 +59,9 @@ export async function startNationSubgraph(config: NationSubgraphConfig): Promise
     await apollo.start();
     const front = { name: `${config.nation} subgraph`, path: GRAPHQL_PATH, verify, apollo };
     const graphql = assertedRequestHandler({ ...front, contextFor: (principal) => createNationContext(db, config.nation, principal, policy.engine(), { enforcement }) });
+    const audited = auditFeed(db, config.nation, verify);
     const http = createServer((req, res) => {
-      if (!policy.handle(req, res)) graphql(req, res);
+      if (!policy.handle(req, res) && !audited(req, res)) graphql(req, res);
     });
     // Longer than the gateway's pooled connections idle, so the gateway never writes to a socket we just closed.
     http.keepAliveTimeout = 35_000;
