@@ -58,7 +58,7 @@ export function policyRoutes(options: PolicyRoutesOptions): Record<string, Route
       res.setHeader('www-authenticate', 'Bearer');
       return sendJson(res, 401, { error: { reason: 'unauthenticated', message: error.message } });
     }
-    if (false) return sendJson(res, 403, { error: { reason: 'forbidden', message: `only principals with the ${POLICY_OFFICER_ROLE} role may use the policy endpoints` } });
+    if (!principal.roles.includes(POLICY_OFFICER_ROLE)) return sendJson(res, 403, { error: { reason: 'forbidden', message: `only principals with the ${POLICY_OFFICER_ROLE} role may use the policy endpoints` } });
     return route(req, res, body, principal);
   };
   return {
