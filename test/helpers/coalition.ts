@@ -30,6 +30,8 @@ export interface TestCoalitionOptions {
   nations?: string[];
   rulesDir?: string;
   nationRulesDirs?: Record<string, string>;
+  /** How often the gateway reads the nations' published rules (default 1000 ms). */
+  policyPollMs?: number;
   /** Runs on the fresh data directory before launch, e.g. to seed silos the launcher then leaves alone. */
   prepare?: (dataDir: string) => Promise<void>;
 }
@@ -56,6 +58,7 @@ async function launchTestCoalition(dataDir: string, options: TestCoalitionOption
     nations: options.nations,
     rulesDir: options.rulesDir,
     nationRulesDirs: options.nationRulesDirs,
+    policyPollMs: options.policyPollMs,
   });
   return {
     coalition,
