@@ -106,7 +106,8 @@ export async function verifySignedRules(signed: string, trust: PolicyTrustStore,
   const header = headerOf(signed);
   const jws = signed.trim();
   const nation = header.nation;
-  const keys = trust[nation];
+  // Own keys only: a header naming `constructor` must not find Object's.
+  const keys = Object.hasOwn(trust, nation) ? trust[nation] : undefined;
   if (!keys?.length) throw new PolicyRefusal('unknown-nation', `no policy key in the trust store for ${nation}`, nation);
   const jwk = keys.find((k) => k.kid === header.kid);
   if (!jwk) throw new PolicyRefusal('wrong-key', `signed with key "${header.kid}", which the trust store does not hold for ${nation}`, nation);

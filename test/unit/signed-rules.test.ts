@@ -321,13 +321,7 @@ describe('the rule store', () => {
 });
 
 describe('a header naming a nation the trust store does not hold', () => {
-  // BUG: verifySignedRules looks the header's nation up with `trust[nation]` on a plain object, so a
-  // header nation such as "constructor" (or "toString", "__proto__") finds Object.prototype's member
-  // instead of nothing: `keys?.length` passes (Function.length is 1) and `keys.find` throws a
-  // TypeError ("keys.find is not a function") instead of PolicyRefusal('unknown-nation'). Nothing is
-  // released (the rule store maps it to 'malformed'), but the refusal contract and the alert's
-  // reason are wrong. Fix: `Object.hasOwn(trust, nation) ? trust[nation] : undefined`.
-  it.skip('a file whose header names "constructor" as its nation is refused as an unknown nation, not with a TypeError', async () => {
+  it('a file whose header names "constructor" as its nation is refused as an unknown nation, not with a TypeError', async () => {
     const jws = await signRaw(FRA_V1, keys.FRA!.privateJwk, { nation: 'constructor', version: 1 });
     const refusal = await refusalOf(verifySignedRules(jws, trust));
     expect(refusal.reason).toBe<RefusalReason>('unknown-nation');
