@@ -1,6 +1,7 @@
 /**
  * A small node:http front for Apollo Server: `/graphql` (token verified before anything runs),
- * `/health`, and room for the pages the gateway serves. No framework: this is the hot path.
+ * `/health`, and room for the pages the gateway serves (exact paths, or a key ending in `/*` for
+ * everything under it). No framework: this is the hot path.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
@@ -29,7 +30,7 @@ export function createHttpServer<TContext extends BaseContext>(graphql: GraphQLR
     const body = await readBody(req);
     if (body === undefined) return sendJson(res, 413, { errors: [{ message: `request body over ${MAX_BODY_BYTES} bytes` }] });
     if (url.pathname === '/graphql') return serveGraphQL(req, res, url, body);
-    const route = routes[url.pathname];
+    const route = routes[url.pathname] ?? prefixRoute(routes, url.pathname);
     if (route) return route(req, res, body);
     sendJson(res, 404, { error: `nothing at ${url.pathname}: the GraphQL endpoint is /graphql` });
   }
@@ -59,6 +60,17 @@ export function createHttpServer<TContext extends BaseContext>(graphql: GraphQLR
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
   }
+}
+
+/** A key ending in '/*' answers every path under it (the longest such prefix wins). */
+function prefixRoute(routes: Record<string, Route>, pathname: string): Route | undefined {
+  let best: string | undefined;
+  for (const key of Object.keys(routes)) {
+    if (!key.endsWith('/*')) continue;
+    const prefix = key.slice(0, -1);
+    if (pathname.startsWith(prefix) && (!best || prefix.length > best.length - 1)) best = key;
+  }
+  return best ? routes[best] : undefined;
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {

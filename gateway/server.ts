@@ -11,6 +11,7 @@ import type { JWK } from 'jose';
 import { createAssertionSigner, type AssertionSigner, type PolicyEngine, type PolicyTrustStore, type Principal, type RuleStore } from '../policies';
 import { createGatewayPolicy } from './policy/pickup';
 import { policyRoutes } from './policy/routes';
+import { consoleRoutes } from './console';
 import { createCursorSeal, EnforcingGateway, policySchemaFromContract } from './enforcement';
 import { createTokenVerifier, TokenRejected, type TrustStoreConfig } from './auth/trust-store';
 import { NationsDataSource, type FanoutContext, type NationEndpoint } from './fanout/nations-source';
@@ -134,6 +135,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
           return response.body.singleResult;
         },
       }),
+      ...consoleRoutes(),
     },
   );
   await new Promise<void>((resolve) => http.listen(config.port, config.host ?? '127.0.0.1', resolve));
