@@ -39,6 +39,14 @@ const USAGE = `usage: npm run -s policy -- <verb> [arguments]
       POST the signed file to <url>/policy: the accepted version, or the refusal (exit 1).
   history --from <nation subgraph base URL>
       the versions the nation accepted: version, signer, signedAt, acceptedAt.
+  republish --from <nation subgraph base URL> --version <N> --key <private.jwk.json> --signed-by <name>
+      take version N from the nation's history, sign it again as a new version (the highest + 1)
+      and publish it: how an officer goes back to earlier rules without a rollback.
+  simulate --gateway <gateway base URL> --token <officer token> --as <NATION:CLEARANCE[:roles[:communities]]>
+           (--query <GraphQL> | --query-file <file>) [--draft <file.yaml>]
+      run a query as that partner against your own nation, through the running coalition, and list
+      what is released, redacted or generalised, and withheld (with the reason). Roles and
+      communities are comma-separated, e.g. --as USA:SECRET:analyst:NATO,FVEY.
 
   The demo's officers' keys: .data/keys/policy/<NATION>.private.jwk.json; trust store:
   .data/keys/policy-trust.json (made by \`npm start\`).
@@ -57,6 +65,13 @@ const OPTIONS = {
   rules: { type: 'string' },
   to: { type: 'string' },
   from: { type: 'string' },
+  version: { type: 'string' },
+  gateway: { type: 'string' },
+  token: { type: 'string' },
+  as: { type: 'string' },
+  query: { type: 'string' },
+  'query-file': { type: 'string' },
+  draft: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -70,6 +85,8 @@ const VERBS: Record<string, { args: [number, number]; options: Array<keyof typeo
   test: { args: [1, Infinity], options: ['rules'], run: test },
   publish: { args: [1, 1], options: ['to'], run: publish },
   history: { args: [0, 0], options: ['from'], run: history },
+  republish: { args: [0, 0], options: ['from', 'version', 'key', 'signed-by'], run: republish },
+  simulate: { args: [0, 0], options: ['gateway', 'token', 'as', 'query', 'query-file', 'draft'], run: simulate },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -339,6 +356,70 @@ async function history(_: string[], values: Values): Promise<number> {
   const rows = body.versions as Array<Record<string, unknown>>;
   if (!rows.length) console.log(`${body.nation}: no version accepted yet`);
   for (const v of rows) console.log(`${v.nation} version ${v.version}  signed by ${v.signedBy} at ${iso(v.signedAt)}  accepted ${iso(v.acceptedAt)}`);
+  return 0;
+}
+
+async function republish(_: string[], values: Values): Promise<number> {
+  const base = baseUrl(need(values, 'from', 'republish'), 'from');
+  const wanted = Number(need(values, 'version', 'republish'));
+  if (!Number.isInteger(wanted) || wanted < 1) throw new UsageError(`--version must be a version number (got ${values.version})`);
+  const key = readJson<JWK>(need(values, 'key', 'republish'), 'policy key');
+  const signedBy = need(values, 'signed-by', 'republish');
+  const { status, body } = await request(`${base}/policy/history`);
+  if (status !== 200 || !Array.isArray(body.versions)) throw new Finding(`${base}/policy/history answered ${status}: ${JSON.stringify(body.error ?? body)}`);
+  const own = (body.versions as Array<{ nation: string; version: number; jws: string }>).filter((v) => v.nation === body.nation);
+  const earlier = own.find((v) => v.version === wanted);
+  if (!earlier) throw new Finding(`${body.nation} never accepted a version ${wanted} (it has ${own.map((v) => v.version).join(', ') || 'none'})`);
+  const next = Math.max(...own.map((v) => v.version)) + 1;
+  const text = payloadOf(earlier.jws).replace(/^version:\s*\d+\s*$/m, `version: ${next}`);
+  const jws = await signRules(text, { privateJwk: key }, { signedBy });
+  const answer = await request(`${base}/policy`, { method: 'POST', headers: { 'content-type': 'application/jose' }, body: jws });
+  if (answer.body.accepted !== true) {
+    const error = (answer.body.error ?? {}) as { reason?: string; message?: string };
+    throw new Finding(`refused (${answer.status}${error.reason ? `, ${error.reason}` : ''}): ${error.message ?? JSON.stringify(answer.body)}`);
+  }
+  console.log(`accepted: ${body.nation} version ${next}, the rules of version ${wanted}, signed by ${signedBy}`);
+  return 0;
+}
+
+/** The YAML a signed file carries (its signature was verified by the nation that kept it). */
+function payloadOf(jws: string): string {
+  const payload = jws.split('.')[1];
+  if (!payload) throw new Finding('the kept version is not a compact JWS');
+  return Buffer.from(payload, 'base64url').toString('utf8');
+}
+
+async function simulate(_: string[], values: Values): Promise<number> {
+  const gateway = baseUrl(need(values, 'gateway', 'simulate'), 'gateway');
+  const token = need(values, 'token', 'simulate');
+  const [nation, clearance, roles = '', communities = ''] = need(values, 'as', 'simulate').split(':');
+  if (!nation || !isClassification(clearance)) throw new UsageError(`--as must be NATION:CLEARANCE[:roles[:communities]], e.g. USA:SECRET:analyst:NATO,FVEY (clearance one of ${CLASSIFICATIONS.join(', ')})`);
+  const query = values.query ?? (values['query-file'] ? readInput(values['query-file']) : undefined);
+  if (!query) throw new UsageError('simulate needs --query or --query-file');
+  const list = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
+  const { status, body } = await request(`${gateway}/policy/simulate`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ as: { nation, clearance, roles: list(roles), communities: list(communities) }, query, ...(values.draft && { draft: readInput(values.draft) }) }),
+  });
+  if (status !== 200) {
+    const error = (body.error ?? {}) as { message?: string; issues?: Array<{ line: number; rule?: string; message: string }> };
+    const issues = (error.issues ?? []).map((i) => `\n  line ${i.line}${i.rule ? ` (rule ${i.rule})` : ''}: ${i.message}`).join('');
+    throw new Finding(`the gateway refused the simulation (${status}): ${error.message ?? JSON.stringify(body)}${issues}`);
+  }
+  type Row = { path: Array<string | number>; value?: unknown; reason?: string; transform?: string };
+  const rows = (name: string) => (body[name] ?? []) as Row[];
+  const as = body.as as Principal;
+  console.log(`as ${as.nation} ${as.clearance} [${as.roles.join(',')}] communities [${as.communities.join(',')}], from ${body.onlyNation} only${body.draft ? `, draft version ${(body.draft as { version: number }).version}` : ''}`);
+  const section = (title: string, list: Row[], show: (r: Row) => string) => {
+    console.log(`\n${title} (${list.length})`);
+    for (const r of list) console.log(`  ${r.path.join('.')}  ${show(r)}`);
+  };
+  section('released', rows('released'), (r) => JSON.stringify(r.value));
+  section('redacted', rows('redacted'), (r) => `[${r.reason}]`);
+  section('generalised', rows('transformed'), (r) => `${JSON.stringify(r.value)}  [${r.reason}: ${r.transform}]`);
+  section('withheld', rows('withheld'), (r) => `[${r.reason}]`);
+  for (const e of (body.errors ?? []) as Array<{ message: string }>) console.log(`\nerror: ${e.message}`);
   return 0;
 }
 

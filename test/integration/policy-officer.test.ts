@@ -3,7 +3,9 @@
  * traffic, see what a partner would get from the officer's own nation, check and compare a draft,
  * and read the nation's recent releases — and what the officer may not do.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RULES_DIR, signRules, type ShadowReport } from '../../policies';
 import { startTestCoalition, type TestCoalition } from '../helpers/coalition';
@@ -118,6 +120,19 @@ describe('a French policy officer sees what France would give a US analyst', () 
     const german = await call(frenchOfficer, '/policy/simulate', { as: US_SECRET, query: FRENCH_INDICATORS, draft: readFileSync(`${DEFAULT_RULES_DIR}/DEU.yaml`, 'utf8') });
     expect(german.status).toBe(400);
     expect(german.body.error.message).toContain("simulates FRA's rules only");
+  });
+});
+
+describe('the same, from the command line', () => {
+  it('`policy simulate` as a US analyst lists the sources withheld with their reason, from France only', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'policies/cli/policy.ts', 'simulate', '--gateway', gatewayBase, '--token', frenchOfficer, '--as', 'USA:SECRET:analyst:NATO,FVEY', '--query', FRENCH_INDICATORS],
+      { cwd: process.cwd() },
+    );
+    expect(stdout).toMatch(/^as USA SECRET \[analyst\] communities \[NATO,FVEY\], from FRA only/);
+    expect(stdout).toMatch(/withheld \(\d+\)\n(.*\n)*  indicators\.edges\.\d+\.node\.source  \[FRA\/sources-stay-in-france\]/);
+    expect(stdout).not.toMatch(/source\.name/);
   });
 });
 

@@ -232,4 +232,17 @@ describe('publish and history against a running FRA subgraph', () => {
     expect(fraLines[0]).toMatch(/^FRA version 1 {2}signed by bootstrap@anssi at \S+ {2}accepted \S+/);
     expect(fraLines[1]).toMatch(/^FRA version 2 {2}signed by officer@anssi/);
   });
+
+  it('goes back to version 1 by re-publishing it, signed again, as version 3: the rules of 1, in force as 3', async () => {
+    const republished = await policy('republish', '--from', base, '--version', '1', '--key', at('FRA.private.jwk.json'), '--signed-by', 'officer@anssi');
+    expect(republished.code, republished.stderr).toBe(0);
+    expect(republished.stdout).toContain('accepted: FRA version 3, the rules of version 1, signed by officer@anssi');
+    const inForce = subgraph.policy.inForce('FRA')!;
+    expect(inForce.version).toBe(3);
+    expect(inForce.text).toBe(readFileSync(FRA_RULES, 'utf8').replace('version: 1', 'version: 3'));
+
+    const missing = await policy('republish', '--from', base, '--version', '9', '--key', at('FRA.private.jwk.json'), '--signed-by', 'officer@anssi');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('FRA never accepted a version 9 (it has 1, 2, 3)');
+  });
 });
