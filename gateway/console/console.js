@@ -178,6 +178,7 @@ async function signIn(token) {
   $('who-nation').textContent = `${claims.nation ?? '?'} · ${claims.clearance ?? ''}`;
   for (const node of document.querySelectorAll('.own-nation')) node.textContent = claims.nation ?? 'your nation';
   for (const node of document.querySelectorAll('.own-nation-suffix')) node.textContent = `(${claims.nation}'s audit log)`;
+  for (const node of document.querySelectorAll('.own-nation-suffix-history')) node.textContent = `(every version ${claims.nation} accepted)`;
   if (!$('signed-by').value) $('signed-by').value = claims.sub ?? '';
   $('who').hidden = false;
   $('signin').hidden = true;
@@ -564,7 +565,12 @@ function renderAudit(body) {
 }
 
 function renderHistory(body) {
-  const versions = [...(body.versions ?? [])].sort((a, b) => b.version - a.version);
+  // A nation's subgraph keeps the coalition's files beside its own: the officer re-publishes its own.
+  const own = state.claims.nation;
+  const all = body.versions ?? [];
+  const versions = all.filter((v) => v.nation === own).sort((a, b) => b.version - a.version);
+  const others = all.filter((v) => v.nation !== own);
+  $('history-others').textContent = others.length ? `Also kept at ${own}'s subgraph: ${others.map((v) => `${v.nation} v${v.version}`).join(', ')}.` : '';
   const current = state.own?.version;
   $('history-table').querySelector('tbody').replaceChildren(
     ...versions.map((v) =>

@@ -113,6 +113,8 @@ describe('the policy console', () => {
       expect(await descriptionRows.count()).toBeGreaterThan(0);
       expect(await descriptionRows.first().textContent()).toContain('descriptions-stay-in-france');
       expect(await descriptionRows.first().textContent()).toContain('deny');
+      mkdirSync('test-results', { recursive: true });
+      await page.screenshot({ path: 'test-results/console-rules.png', fullPage: true });
 
       // See as a US analyst cleared SECRET: source withheld by the rules in force...
       await page.getByRole('tab', { name: 'See as' }).click();
@@ -135,7 +137,6 @@ describe('the policy console', () => {
       expect(await draftWithheld.count()).toBeGreaterThan(0);
       expect(await draftWithheld.first().textContent()).toMatch(/\.description/);
       expect(await withheld.textContent()).toContain('FRA/sources-stay-in-france');
-      mkdirSync('test-results', { recursive: true });
       await page.screenshot({ path: 'test-results/console-see-as.png' });
 
       // Publish, signed in the browser with the officer's key file.
@@ -153,6 +154,7 @@ describe('the policy console', () => {
       await page.getByRole('tab', { name: 'Feeds' }).click();
       await expect.poll(() => page.locator('#history-table tbody').textContent(), { timeout: 5000 }).toContain('v2 (in force)');
       await expect.poll(() => page.locator('#audit-table tbody').textContent(), { timeout: 5000 }).toContain('marianne.dupont@fra');
+      await page.screenshot({ path: 'test-results/console-feeds.png', fullPage: true });
       expect(problems).toEqual([]);
     } finally {
       await context.close();
@@ -180,6 +182,31 @@ describe('the policy console', () => {
     expect(reasons.length).toBe(nodes.length);
     expect(reasons).toContain('FRA/descriptions-stay-in-france');
     for (const reason of reasons) expect(reason).toMatch(/^(FRA\/descriptions-stay-in-france|marking:.+)$/);
+  });
+
+  it('re-publishes version 1 from the history as version 3, signed in the browser', async () => {
+    const { context, page, problems } = await openConsole();
+    try {
+      // The token is kept in the tab's session: a fresh context signs in again.
+      await signIn(page, officerToken);
+      await expect.poll(() => page.locator('#inforce-table tr[data-nation=FRA]').textContent()).toContain('v2');
+      await page.getByLabel('Your policy key file (JWK)').setInputFiles(keyFile);
+      await page.getByLabel('Signed by').fill('Marianne Dupont');
+      await expect.poll(() => page.locator('#key-status').textContent()).toContain('policy-FRA');
+      await page.getByRole('tab', { name: 'Feeds' }).click();
+      await page.getByRole('button', { name: 'Re-publish version 1 as a new version' }).click();
+      await expect.poll(() => page.locator('#republish-result').textContent(), { timeout: 10_000 }).toContain('Accepted: FRA version 3');
+      await expect.poll(() => page.locator('#history-table tbody').textContent(), { timeout: 5000 }).toContain('v3 (in force)');
+      await page.getByRole('tab', { name: 'Rules & draft' }).click();
+      expect(await page.locator('#draft').inputValue()).toMatch(/^version: 3$/m);
+      expect(await page.locator('#draft').inputValue()).not.toContain('descriptions-stay-in-france');
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+    const analyst = await tc.token({ nation: 'USA', clearance: 'SECRET', roles: ['analyst'], communities: ['NATO'] });
+    const answer = await tc.ask(analyst, '{ indicators(first: 5, filter: { nations: ["FRA"] }) { edges { node { id description } } } }');
+    expect((answer.errors ?? []).map((e) => e.extensions?.reason)).not.toContain('FRA/descriptions-stay-in-france');
   });
 
   it('tells a principal without the policy-officer role that they are not a policy officer', async () => {
