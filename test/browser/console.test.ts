@@ -184,7 +184,7 @@ describe('the policy console', () => {
     for (const reason of reasons) expect(reason).toMatch(/^(FRA\/descriptions-stay-in-france|marking:.+)$/);
   });
 
-  it('re-publishes version 1 from the history as version 3, signed in the browser', async () => {
+  it('re-publishes version 1 from the history as version 3, then version 4 as a shadow the shadow report counts', async () => {
     const { context, page, problems } = await openConsole();
     try {
       // The token is kept in the tab's session: a fresh context signs in again.
@@ -200,6 +200,16 @@ describe('the policy console', () => {
       await page.getByRole('tab', { name: 'Rules & draft' }).click();
       expect(await page.locator('#draft').inputValue()).toMatch(/^version: 3$/m);
       expect(await page.locator('#draft').inputValue()).not.toContain('descriptions-stay-in-france');
+
+      // The next version as a shadow: nothing released changes, the shadow report counts it.
+      expect(await page.locator('#next-version').inputValue()).toBe('4');
+      await page.getByRole('button', { name: 'Write this version into the draft' }).click();
+      await expect.poll(() => page.locator('#validation-status').textContent(), { timeout: 5000 }).toContain('Valid — FRA version 4');
+      await expect.poll(() => page.locator('#publish-shadow').isEnabled()).toBe(true);
+      await page.getByRole('button', { name: 'Publish as shadow' }).click();
+      await expect.poll(() => page.locator('#publish-result').textContent(), { timeout: 10_000 }).toContain('Accepted as shadow: FRA version 4');
+      await page.getByRole('tab', { name: 'Feeds' }).click();
+      await expect.poll(() => page.locator('#shadow-report').textContent(), { timeout: 5000 }).toContain('FRA v4 in shadow');
       expect(problems).toEqual([]);
     } finally {
       await context.close();
