@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ASSERTION_HEADER, AssertionError, type AssertionVerifier } from '../../policies';
 import { recentAuditRecords } from '../audit';
 import type { SiloQueryable } from '../silo';
+import { sendJson } from './http';
 
 export const POLICY_OFFICER_ROLE = 'policy-officer';
 const MAX_RECORDS = 200;
@@ -17,7 +18,7 @@ export function auditFeed(db: SiloQueryable, nation: string, verify: AssertionVe
     if (url.pathname !== '/audit/recent' || req.method !== 'GET') return false;
     serve(url).catch((error: unknown) => {
       console.error(`[nation ${nation}] audit feed failed:`, error);
-      if (!res.headersSent) send(res, 500, { error: { reason: 'internal', message: `internal error in the ${nation} subgraph` } });
+      if (!res.headersSent) sendJson(res, 500, { error: { reason: 'internal', message: `internal error in the ${nation} subgraph` } });
     });
     return true;
 
@@ -28,20 +29,14 @@ export function auditFeed(db: SiloQueryable, nation: string, verify: AssertionVe
         principal = await verify(Array.isArray(header) ? header[0] : header);
       } catch (error) {
         if (!(error instanceof AssertionError)) throw error;
-        return send(res, 401, { error: { reason: 'unauthenticated', message: error.message } });
+        return sendJson(res, 401, { error: { reason: 'unauthenticated', message: error.message } });
       }
       if (principal.nation !== nation || !principal.roles.includes(POLICY_OFFICER_ROLE)) {
-        return send(res, 403, { error: { reason: 'forbidden', message: `only ${nation}'s policy officers read ${nation}'s audit log` } });
+        return sendJson(res, 403, { error: { reason: 'forbidden', message: `only ${nation}'s policy officers read ${nation}'s audit log` } });
       }
       const limit = Math.min(Number(url.searchParams.get('limit') ?? 50) || 50, MAX_RECORDS);
       const records = await recentAuditRecords(db, limit);
-      send(res, 200, { nation, records: records.map(({ seq, at, entry, hash }) => ({ seq, at, hash, entry })) });
+      sendJson(res, 200, { nation, records: records.map(({ seq, at, entry, hash }) => ({ seq, at, hash, entry })) });
     }
   };
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-  res.end(text);
 }

@@ -84,15 +84,22 @@ function headerMapOf(req: IncomingMessage): HeaderMap {
 }
 
 /** The body as text, or undefined once it passes the limit (no subgraph needs a large request). */
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
+export async function readBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
+    if (size > maxBytes) return undefined;
     chunks.push(chunk as Buffer);
   }
   return chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+}
+
+/** A JSON answer of known length, never cached: the policy and audit routes answer this way. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
 }
 
 function sendError(res: ServerResponse, status: number, message: string, code: string): void {

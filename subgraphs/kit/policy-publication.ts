@@ -8,6 +8,7 @@ import { decodeProtectedHeader } from 'jose';
 import { createPolicyEngine, createRuleStore, signedRulesOfBody, type PolicyEngine, type PolicyTrustStore, type RuleStore, type VerifiedRules } from '../../policies';
 import type { SiloQueryable } from '../silo';
 import { policySchemaOf } from './schema';
+import { readBody, sendJson } from './http';
 
 const COALITION = 'COALITION';
 const MAX_FILE_BYTES = 256 * 1024;
@@ -154,18 +155,6 @@ function health(store: RuleStore, nation: string) {
 
 /** The body is the compact JWS itself, or JSON `{ "jws": "…" }`. */
 async function readSignedFile(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_FILE_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return signedRulesOfBody(Buffer.concat(chunks).toString('utf8'));
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-  res.end(text);
+  const body = await readBody(req, MAX_FILE_BYTES);
+  return body === undefined ? undefined : signedRulesOfBody(body);
 }

@@ -68,8 +68,8 @@ import {
 
 const SEED = Number(process.env.LEAK_SEED ?? 20_260_611);
 const MEMBERS = ['USA', 'GBR', 'FRA', 'DEU', 'EST'] as const;
-const PRINCIPALS = 20;
-const SEED_SIZE = 120;
+const PRINCIPALS = 15;
+const SEED_SIZE = 80;
 const FIRST_PAGE = 25;
 const BY_ID = 10;
 
