@@ -194,7 +194,7 @@ function withholdReference(state: WalkState, value: unknown, path: Array<string 
   const joined = path.join('.');
   if (state.erroredPaths.has(joined)) return;
   const owner = nationOfId(value);
-  state.errors.push(new GraphQLError(`${joined} is withheld by ${owner} (object not visible to the caller)`, { path, extensions: { code: 'WITHHELD', owner, reason: 'object-not-visible' } }));
+  state.errors.push(withheldError(`${joined} is withheld by ${owner} (object not visible to the caller)`, path, owner, 'object-not-visible'));
   state.erroredPaths.add(joined);
 }
 
@@ -226,7 +226,18 @@ function withhold(state: WalkState, object: Record<string, unknown>, key: string
   object[key] = null;
   if (state.erroredPaths.has(path.join('.'))) return;
   state.erroredPaths.add(path.join('.'));
-  state.errors.push(new GraphQLError(`${path.join('.')} is withheld by ${owner} (${reason})`, { path, extensions: { code: 'WITHHELD', owner, reason } }));
+  state.errors.push(withheldError(`${path.join('.')} is withheld by ${owner} (${reason})`, path, owner, reason));
+}
+
+/** A policy outcome, not a fault: no stack trace (capturing one per withheld field costs more than the walk). */
+function withheldError(message: string, path: Array<string | number>, owner: string, reason: string): GraphQLError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new GraphQLError(message, { path, extensions: { code: 'WITHHELD', owner, reason } });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** Walks a field's value; INVISIBLE for a single object the caller may not see (lists leave theirs out). */

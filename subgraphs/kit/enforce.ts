@@ -80,8 +80,8 @@ function carriedTypes(schema: GraphQLSchema, roots: GraphQLField<unknown, unknow
 }
 
 function refused(typeName: string, fieldName: string): Resolver {
-  return () => {
-    throw withheldError('the contract', typeName, typeName, fieldName, `unknown-field:${typeName}.${fieldName}`);
+  return (_parent, _args, _ctx, info) => {
+    throw withheldError('the contract', typeName, typeName, fieldName, `unknown-field:${typeName}.${fieldName}`, info);
   };
 }
 
@@ -100,7 +100,7 @@ function decided(typeName: NationTypeName, field: GraphQLField<unknown, unknown>
     const release = { object: object.id, field: field.name, path: pathOf(info), reason: decision.reason };
     const withhold = (reason: string) => {
       ctx.releases.withheld.push({ ...release, reason });
-      return withheldError(object.nation, object.id, typeName, field.name, reason);
+      return withheldError(object.nation, object.id, typeName, field.name, reason, info);
     };
     if (decision.effect === 'deny') throw withhold(decision.reason);
     ctx.releases.released.add(object.id);

@@ -2,7 +2,7 @@
  * What one request released, field by field: the answer's `extensions` list what was redacted or
  * generalised, and the owner's audit log records all of it.
  */
-import { GraphQLError } from 'graphql';
+import { GraphQLError, responsePathAsArray, type GraphQLResolveInfo } from 'graphql';
 
 export interface FieldRelease {
   /** Global id of the object. */
@@ -26,10 +26,28 @@ export function createReleaseLog(): ReleaseLog {
 }
 
 /** The error a withheld field carries at its path: who withholds it and why, never the value. */
-export function withheldError(owner: string, objectId: string, type: string, field: string, reason: string): GraphQLError {
-  return new GraphQLError(`${type}.${field} of ${objectId} is withheld by ${owner} (${reason})`, {
-    extensions: { code: 'WITHHELD', owner, reason },
-  });
+/**
+ * `at`: the field's resolve info. An error that already knows its path is not wrapped again by
+ * graphql-js; it carries no source locations (computing them scans the query text, per error, and
+ * only the gateway reads these errors).
+ */
+export function withheldError(owner: string, objectId: string, type: string, field: string, reason: string, at?: GraphQLResolveInfo): GraphQLError {
+  const location = at && { path: responsePathAsArray(at.path) };
+  return withoutStackTrace(() => new GraphQLError(`${type}.${field} of ${objectId} is withheld by ${owner} (${reason})`, { ...location, extensions: { code: 'WITHHELD', owner, reason } }));
+}
+
+/**
+ * A withheld field is a policy outcome, not a fault: no stack trace. Capturing (and source-mapping)
+ * one for each of 50 withheld fields cost more than the query itself.
+ */
+function withoutStackTrace<T>(make: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** The answer's `extensions.sovgraph`: what was released in altered form, and why. */

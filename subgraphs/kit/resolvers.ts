@@ -57,11 +57,11 @@ export const resolvers: Resolvers = {
   Sighting: {
     __resolveReference: async (reference, ctx) => referencedObject(ctx, reference.id, SIGHTING),
     ...nationObjectFields(),
-    sightingOf: async (parent, _args, ctx) => {
+    sightingOf: async (parent, _args, ctx, info) => {
       if (isForeign(parent)) return null;
       const [linked] = await loadLinks(ctx.loaders.linksFrom, parent.id, ['sighting-of']);
       // The sighting says what it is a sighting of; when the caller may not see that, say so, not which.
-      if (linked?.withheld) throw withheldError(ctx.nation, parent.id, 'Sighting', 'sightingOf', 'reference:the sighted indicator is not visible to the caller');
+      if (linked?.withheld) throw withheldError(ctx.nation, parent.id, 'Sighting', 'sightingOf', 'reference:the sighted indicator is not visible to the caller', info);
       return linked ? farEndOf(linked, INDICATOR) : null;
     },
     count: held((row) => integer(row.doc, 'count')),
