@@ -1,10 +1,11 @@
 /**
  * The demo's keys, made on first start and kept in the data directory: each nation's identity
- * provider key (ES256), the gateway's assertion key (Ed25519), each nation's and the coalition's
- * policy key (Ed25519: the officers' key files), and the trust stores built from their public
- * halves. A real deployment brings its own; nothing here is hand-made crypto.
+ * provider key (ES256), the gateway's assertion key (Ed25519), and the trust store built from
+ * their public halves. The policy keys (the officers' key files) are made and used by the policy
+ * command line in a process of its own (see launch.ts): this process, which runs the gateway,
+ * reads only their public halves. A real deployment brings its own; nothing here is hand-made crypto.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { PolicyKey, PolicyTrustStore } from '../../policies';
@@ -17,8 +18,13 @@ export interface DemoKeys {
   gatewayPublicKeyFile: string;
   idpPrivateJwks: Record<string, JWK>;
   trustStore: TrustStoreConfig;
-  /** Each nation's and the coalition's private policy key: kept by them, never given to the gateway. */
-  policyKeys: Record<string, PolicyKey>;
+}
+
+export interface DemoPolicyKeys {
+  /** The officers' key files: `<HOLDER>.private.jwk.json` (and `.public.jwk.json`). */
+  policyKeysDir: string;
+  /** Each holder's private policy key, read from its file only when asked (by tests and tools). */
+  policyKeys: Readonly<Record<string, PolicyKey>>;
   policyTrust: PolicyTrustStore;
   policyTrustFile: string;
 }
@@ -40,20 +46,7 @@ export async function ensureDemoKeys(dataDir: string, nations: readonly string[]
   }
   const trustStore: TrustStoreConfig = { audience: GATEWAY_AUDIENCE, algorithms: ['ES256', 'EdDSA'], issuers, communities: DEMO_COMMUNITIES };
   writeFileSync(join(dir, 'trust-store.json'), JSON.stringify(trustStore, null, 2));
-  mkdirSync(join(dir, 'policy'), { recursive: true });
-  const policyKeys: Record<string, PolicyKey> = {};
-  const policyTrust: Record<string, JWK[]> = {};
-  for (const holder of [...nations, COALITION_POLICY_HOLDER]) {
-    const pair = await ensureKeyPair(join(dir, 'policy', holder), 'EdDSA', `policy-${holder}`);
-    policyKeys[holder] = { privateJwk: pair.privateJwk };
-    policyTrust[holder] = [pair.publicJwk];
-  }
-  const policyTrustFile = join(dir, 'policy-trust.json');
-  writeFileSync(policyTrustFile, JSON.stringify(policyTrust, null, 2));
   return {
-    policyKeys,
-    policyTrust,
-    policyTrustFile,
     gatewayPrivateJwk: gateway.privateJwk,
     gatewayPublicJwk: gateway.publicJwk,
     gatewayPublicKeyFile: `${join(dir, 'gateway')}.public.jwk.json`,
@@ -74,6 +67,21 @@ async function ensureKeyPair(base: string, alg: 'EdDSA' | 'ES256', kid: string):
   writeFileSync(privatePath, JSON.stringify(privateJwk, null, 2), { mode: 0o600 });
   writeFileSync(publicPath, JSON.stringify(publicJwk, null, 2));
   return { privateJwk, publicJwk };
+}
+
+/**
+ * The policy trust store from the public key files in `dir` (written to `trustFile`), and the
+ * private keys as lazy reads of their files: a process that never asks never holds one.
+ */
+export function demoPolicyKeys(dir: string, trustFile: string): DemoPolicyKeys {
+  const holders = readdirSync(dir).filter((f) => f.endsWith('.public.jwk.json')).map((f) => f.slice(0, -'.public.jwk.json'.length)).sort();
+  const policyTrust: Record<string, JWK[]> = Object.fromEntries(holders.map((h) => [h, [JSON.parse(readFileSync(join(dir, `${h}.public.jwk.json`), 'utf8')) as JWK]]));
+  writeFileSync(trustFile, JSON.stringify(policyTrust, null, 2));
+  const policyKeys = Object.defineProperties(
+    {},
+    Object.fromEntries(holders.map((h) => [h, { enumerable: true, get: () => ({ privateJwk: JSON.parse(readFileSync(join(dir, `${h}.private.jwk.json`), 'utf8')) as JWK }) }])),
+  ) as Record<string, PolicyKey>;
+  return { policyKeysDir: dir, policyKeys, policyTrust, policyTrustFile: trustFile };
 }
 
 /** Fresh policy keys for some holders (nations, COALITION), in memory: for tests and tools. */

@@ -4,13 +4,13 @@
  * pass port 0 everywhere and a temporary data directory).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_RULES_DIR, signRuleFolder } from '../../policies';
+import { DEFAULT_RULES_DIR } from '../../policies';
 import { startGateway, type RunningGateway } from '../server';
 import { DEFAULT_FIRST_NATION_PORT, DEFAULT_GATEWAY_PORT, DEFAULT_REFERENCE_PORT, DEMO_NATIONS } from './coalition';
-import { COALITION_POLICY_HOLDER, ensureDemoKeys, generatePolicyKeys, type DemoKeys } from './keys';
+import { COALITION_POLICY_HOLDER, demoPolicyKeys, ensureDemoKeys, type DemoKeys, type DemoPolicyKeys } from './keys';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** Subgraphs and tools run as their own Node processes, TypeScript loaded by tsx. */
@@ -50,7 +50,7 @@ export interface RunningCoalition {
   gateway: RunningGateway;
   nations: RunningNation[];
   reference: { url: string; child: ChildProcess };
-  keys: DemoKeys;
+  keys: DemoKeys & DemoPolicyKeys;
   /** Stops one nation's subgraph (to show what the coalition does without it). */
   stopNation(nation: string): Promise<void>;
   stop(): Promise<void>;
@@ -64,7 +64,7 @@ export async function launchCoalition(options: LaunchOptions): Promise<RunningCo
   const children: ChildProcess[] = [];
   try {
     await seedSilosOnce(dataDir, nations, options.seedSize ?? 300, log);
-    const signed = await signStartupRules(dataDir, nations, keys, options);
+    const signed = await signStartupRules(dataDir, nations, options);
     const portOf = (i: number) => (options.firstNationPort === 0 ? 0 : (options.firstNationPort ?? DEFAULT_FIRST_NATION_PORT) + i);
     const referencePort = options.referencePort ?? DEFAULT_REFERENCE_PORT;
     const [reference, ...running] = await Promise.all([
@@ -81,7 +81,7 @@ export async function launchCoalition(options: LaunchOptions): Promise<RunningCo
       trustStore: keys.trustStore,
       assertionPrivateJwk: keys.gatewayPrivateJwk,
       nationTimeoutMs: options.nationTimeoutMs,
-      policyTrust: keys.policyTrust,
+      policyTrust: signed.policyTrust,
       signedRules: [...signed.coalitionFiles.values()],
       policyPollMs: options.policyPollMs,
       ...(options.enforcement === false && { enforcement: false }),
@@ -90,7 +90,7 @@ export async function launchCoalition(options: LaunchOptions): Promise<RunningCo
       gateway,
       nations: runningNations,
       reference: reference!,
-      keys,
+      keys: { ...keys, policyKeysDir: signed.policyKeysDir, policyKeys: signed.policyKeys, policyTrust: signed.policyTrust, policyTrustFile: signed.policyTrustFile },
       async stopNation(nation) {
         const running = runningNations.find((n) => n.nation === nation);
         if (running) await stopChild(running.child);
@@ -116,7 +116,7 @@ function policyArgs(options: LaunchOptions, signed: StartupRules, nation: string
   ];
 }
 
-interface StartupRules {
+interface StartupRules extends DemoPolicyKeys {
   /** Every holder's signed file from the shared folder: what the gateway starts with. */
   coalitionFiles: Map<string, string>;
   /** Each nation's folder of signed files (its own and the coalition's) and its trust store. */
@@ -125,11 +125,17 @@ interface StartupRules {
 }
 
 /**
- * Signs the rule folder with the demo's policy keys, as the officers would have (a silo that keeps
- * a newer version puts that one back in force instead), and gives each nation its own two files.
+ * Signs the rule folder with the officers' key files (made on first start), as the officers would
+ * have, and gives each nation its own two files; a silo that keeps a newer version puts that one
+ * back in force instead. The signing runs as the policy command line in a process of its own: this
+ * process runs the gateway, and no private policy key is ever loaded into it.
  */
-async function signStartupRules(dataDir: string, nations: readonly string[], keys: DemoKeys, options: LaunchOptions): Promise<StartupRules> {
-  const coalitionFiles = await signRuleFolder(options.rulesDir ?? DEFAULT_RULES_DIR, keys.policyKeys, 'the demo launcher');
+async function signStartupRules(dataDir: string, nations: readonly string[], options: LaunchOptions): Promise<StartupRules> {
+  const keysDir = join(dataDir, 'keys', 'policy');
+  const signedDir = join(dataDir, 'policy', 'signed');
+  await signFolder(options.rulesDir ?? DEFAULT_RULES_DIR, keysDir, signedDir, 'the demo launcher');
+  const keys = demoPolicyKeys(keysDir, join(dataDir, 'keys', 'policy-trust.json'));
+  const coalitionFiles = new Map(readdirSync(signedDir).filter((f) => f.endsWith('.jws')).map((f) => [f.slice(0, -4), readFileSync(join(signedDir, f), 'utf8')]));
   const dirOf = new Map<string, string>();
   const trustFileOf = new Map<string, string>();
   for (const nation of nations) {
@@ -139,10 +145,12 @@ async function signStartupRules(dataDir: string, nations: readonly string[], key
     let trustFile = keys.policyTrustFile;
     const rogueDir = options.nationRulesDirs?.[nation];
     if (rogueDir) {
-      const rogue = await generatePolicyKeys([nation]);
-      own = (await signRuleFolder(rogueDir, rogue.keys, `a rogue officer of ${nation}`, [nation])).get(nation);
+      const rogueKeys = join(dir, 'rogue-keys');
+      await signFolder(rogueDir, rogueKeys, rogueKeys, `a rogue officer of ${nation}`, nation);
+      own = readFileSync(join(rogueKeys, `${nation}.jws`), 'utf8');
+      const rogue = JSON.parse(readFileSync(join(rogueKeys, `${nation}.public.jwk.json`), 'utf8'));
       trustFile = join(dir, 'rogue-trust.json');
-      writeFileSync(trustFile, JSON.stringify({ ...keys.policyTrust, ...rogue.trust }, null, 2));
+      writeFileSync(trustFile, JSON.stringify({ ...keys.policyTrust, [nation]: [rogue] }, null, 2));
     }
     if (!own) throw new Error(`no rule file for ${nation} in ${rogueDir ?? options.rulesDir ?? DEFAULT_RULES_DIR}`);
     writeFileSync(join(dir, `${nation}.jws`), own);
@@ -150,7 +158,11 @@ async function signStartupRules(dataDir: string, nations: readonly string[], key
     dirOf.set(nation, dir);
     trustFileOf.set(nation, trustFile);
   }
-  return { coalitionFiles, dirOf, trustFileOf };
+  return { ...keys, coalitionFiles, dirOf, trustFileOf };
+}
+
+function signFolder(rulesDir: string, keysDir: string, outDir: string, signedBy: string, only?: string): Promise<string> {
+  return runToEnd(['policies/cli/policy.ts', 'sign-folder', rulesDir, '--keys-dir', keysDir, '--out-dir', outDir, '--signed-by', signedBy, '--create-keys', ...(only ? ['--only', only] : [])]);
 }
 
 export function siloDir(dataDir: string, nation: string): string {

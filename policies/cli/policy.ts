@@ -6,10 +6,10 @@
  * Exit status: 0 done, 1 a finding or a refusal (errors, a bad signature, a failed test case, a
  * refused publication), 2 a usage mistake.
  */
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { decodeProtectedHeader, type JWK } from 'jose';
+import { decodeProtectedHeader, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { parse as parseYaml } from 'yaml';
 import { diffRuleFiles, formatDiff, formatWarning, lintRuleFile, ruleLines } from '../analysis';
 import { createPolicyEngine, type ObjectFacts } from '../engine';
@@ -17,7 +17,7 @@ import { CLASSIFICATIONS, isClassification, type Marking } from '../markings';
 import type { Principal } from '../principal';
 import { DEFAULT_RULES_DIR, loadRuleFolder, parseRuleFile, RuleFileError } from '../rule-files';
 import { EFFECTS, type RuleFile } from '../rule-schema';
-import { PolicyRefusal, signRules, verifySignedRules, type PolicyTrustStore } from '../signed-rules';
+import { PolicyRefusal, signRuleFolder, signRules, verifySignedRules, type PolicyTrustStore } from '../signed-rules';
 
 const USAGE = `usage: npm run -s policy -- <verb> [arguments]
 
@@ -42,6 +42,11 @@ const USAGE = `usage: npm run -s policy -- <verb> [arguments]
   republish --from <nation subgraph base URL> --version <N> --key <private.jwk.json> --signed-by <name>
       take version N from the nation's history, sign it again as a new version (the highest + 1)
       and publish it: how an officer goes back to earlier rules without a rollback.
+  sign-folder <rules-dir> --keys-dir <dir> --signed-by <name> --out-dir <dir> [--only FRA,…] [--create-keys]
+      sign every rule file of a folder with its holder's key (<keys-dir>/<NATION>.private.jwk.json)
+      into <out-dir>/<NATION>.jws; --create-keys first makes the Ed25519 key pairs that are missing
+      (and <keys-dir>/<NATION>.public.jwk.json for the trust store). How a deployment signs its
+      start-up rules in a process of its own, so that no gateway ever holds a private policy key.
   simulate --gateway <gateway base URL> --token <officer token> --as <NATION:CLEARANCE[:roles[:communities]]>
            (--query <GraphQL> | --query-file <file>) [--draft <file.yaml>]
       run a query as that partner against your own nation, through the running coalition, and list
@@ -72,6 +77,10 @@ const OPTIONS = {
   query: { type: 'string' },
   'query-file': { type: 'string' },
   draft: { type: 'string' },
+  'keys-dir': { type: 'string' },
+  'out-dir': { type: 'string' },
+  only: { type: 'string' },
+  'create-keys': { type: 'boolean' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -87,6 +96,7 @@ const VERBS: Record<string, { args: [number, number]; options: Array<keyof typeo
   history: { args: [0, 0], options: ['from'], run: history },
   republish: { args: [0, 0], options: ['from', 'version', 'key', 'signed-by'], run: republish },
   simulate: { args: [0, 0], options: ['gateway', 'token', 'as', 'query', 'query-file', 'draft'], run: simulate },
+  'sign-folder': { args: [1, 1], options: ['keys-dir', 'signed-by', 'out-dir', 'only', 'create-keys'], run: signFolder },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -357,6 +367,38 @@ async function history(_: string[], values: Values): Promise<number> {
   if (!rows.length) console.log(`${body.nation}: no version accepted yet`);
   for (const v of rows) console.log(`${v.nation} version ${v.version}  signed by ${v.signedBy} at ${iso(v.signedAt)}  accepted ${iso(v.acceptedAt)}`);
   return 0;
+}
+
+async function signFolder([rulesDir]: string[], values: Values): Promise<number> {
+  const keysDir = need(values, 'keys-dir', 'sign-folder');
+  const outDir = need(values, 'out-dir', 'sign-folder');
+  const signedBy = need(values, 'signed-by', 'sign-folder');
+  const only = values.only?.split(',').map((n) => n.trim().toUpperCase()).filter(Boolean);
+  const files = readdirSync(rulesDir!).filter((f) => f.endsWith('.yaml')).sort();
+  const holders = files.map((name) => ({ name, file: parseRuleFile(readInput(join(rulesDir!, name)), name) })).filter(({ file }) => !only || only.includes(file.nation));
+  mkdirSync(keysDir, { recursive: true });
+  mkdirSync(outDir, { recursive: true });
+  const keys: Record<string, { privateJwk: JWK }> = {};
+  for (const { file } of holders) {
+    const privatePath = join(keysDir, `${file.nation}.private.jwk.json`);
+    if (!existsSync(privatePath)) {
+      if (!values['create-keys']) throw new Finding(`${privatePath}: no policy key for ${file.nation} (pass --create-keys to make one)`);
+      await createKeyPair(keysDir, file.nation);
+    }
+    keys[file.nation] = { privateJwk: readJson<JWK>(privatePath, 'key') };
+  }
+  const signed = await signRuleFolder(rulesDir!, keys, signedBy, holders.map(({ file }) => file.nation));
+  for (const [nation, jws] of signed) writeFileSync(join(outDir, `${nation}.jws`), jws);
+  console.log(`signed ${[...signed.keys()].join(', ')} into ${outDir}`);
+  return 0;
+}
+
+/** An Ed25519 policy key pair: the private half for the officer (mode 600), the public for the trust store. */
+async function createKeyPair(dir: string, holder: string): Promise<void> {
+  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const kid = `policy-${holder}`;
+  writeFileSync(join(dir, `${holder}.private.jwk.json`), JSON.stringify({ ...(await exportJWK(privateKey)), alg: 'EdDSA', kid }, null, 2), { mode: 0o600 });
+  writeFileSync(join(dir, `${holder}.public.jwk.json`), JSON.stringify({ ...(await exportJWK(publicKey)), alg: 'EdDSA', kid, use: 'sig' }, null, 2));
 }
 
 async function republish(_: string[], values: Values): Promise<number> {
