@@ -22,6 +22,7 @@ sovgraph is up in ${seconds} s: ${DEMO_NATIONS.join(', ')} + reference subgraph.
 
   GraphQL endpoint   ${coalition.gateway.url}
   health             ${coalition.gateway.url.replace('/graphql', '/health')}
+  policy console     ${coalition.gateway.url.replace('/graphql', '/console')}   (sign in with $OFFICER below)
   data and keys      ${dataDir}
 
 Get a token (a German analyst with SECRET clearance in NATO and the EU):
