@@ -151,8 +151,41 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
     return candidatesOf(file, object.type, field).filter((rule) => holds(rule, principal, object, marking));
   }
 
+  // The common case — no granular marking on the field, no field value a rule compares — is looked
+  // up through nested maps keyed by the principal's and the object's memoised keys and the field
+  // name: no string is built per decision. Anything else takes the full string key below.
+  const plain = new Map<string, Map<string, Map<string, Decision>>>();
+  let plainSize = 0;
+
   function decide(principal: Principal, object: ObjectFacts, field: string): Decision {
     stats.decisions++;
+    if (object.fieldMarkings?.[field] === undefined && valuesLookedAt(object.owner, object.type, field).length === 0) {
+      let byObject: Map<string, Map<string, Decision>> | undefined;
+      let byField: Map<string, Decision> | undefined;
+      try {
+        const pk = principalKeyOf(principal);
+        byObject = plain.get(pk);
+        if (!byObject) plain.set(pk, (byObject = new Map()));
+        const ok = objectKeyOf(object);
+        byField = byObject.get(ok);
+        if (!byField) byObject.set(ok, (byField = new Map()));
+      } catch {
+        return { effect: 'deny', reason: 'error:undecidable' };
+      }
+      const hit = byField.get(field);
+      if (hit) {
+        stats.cacheHits++;
+        return hit;
+      }
+      const decision = decideUncached(principal, object, field);
+      if (plainSize >= cacheSize) {
+        plain.clear();
+        plainSize = 0;
+      }
+      byField.set(field, decision);
+      plainSize++;
+      return decision;
+    }
     let key: string;
     try {
       key = cacheKey(principal, object, field);
@@ -164,29 +197,42 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
       stats.cacheHits++;
       return hit;
     }
-    let decision: Decision;
-    try {
-      const { effect, transform, reason } = explain(principal, object, field);
-      decision = transform ? { effect, transform, reason } : { effect, reason };
-    } catch (error) {
-      decision = { effect: 'deny', reason: `error:${(error as Error).message}` };
-    }
+    const decision = decideUncached(principal, object, field);
     if (cache.size >= cacheSize) cache.clear();
     cache.set(key, decision);
     return decision;
   }
 
-  function cacheKey(principal: Principal, object: ObjectFacts, field: string): string {
+  function decideUncached(principal: Principal, object: ObjectFacts, field: string): Decision {
+    try {
+      const { effect, transform, reason } = explain(principal, object, field);
+      return transform ? { effect, transform, reason } : { effect, reason };
+    } catch (error) {
+      return { effect: 'deny', reason: `error:${(error as Error).message}` };
+    }
+  }
+
+  function principalKeyOf(principal: Principal): string {
     let pk = principalKeys.get(principal);
     if (pk === undefined) {
       pk = [principal.nation, principal.clearance, [...principal.roles].sort().join(','), [...principal.communities].sort().join(',')].join('|');
       principalKeys.set(principal, pk);
     }
+    return pk;
+  }
+
+  function objectKeyOf(object: ObjectFacts): string {
     let ok = objectKeys.get(object);
     if (ok === undefined) {
       ok = `${object.owner}\u0001${object.type}\u0001${markingKey(object.marking)}`;
       objectKeys.set(object, ok);
     }
+    return ok;
+  }
+
+  function cacheKey(principal: Principal, object: ObjectFacts, field: string): string {
+    const pk = principalKeyOf(principal);
+    const ok = objectKeyOf(object);
     const fieldMarking = object.fieldMarkings?.[field];
     let key = `${pk}\u0001${ok}\u0001${field}\u0001${fieldMarking ? markingKey(fieldMarking) : ''}`;
     for (const name of valuesLookedAt(object.owner, object.type, field)) key += `\u0001${JSON.stringify(object.values?.[name] ?? null)}`;
@@ -209,7 +255,28 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
     return names;
   }
 
+  // Conditions depend on the principal's attributes, the owner and the type only: built once each.
+  const conditions = new Map<string, ObjectCondition>();
+  function memoCondition(principal: Principal, owner: string, type: string, build: () => ObjectCondition): ObjectCondition {
+    let key: string;
+    try {
+      key = `${principalKeyOf(principal)}\u0001${owner}\u0001${type}`;
+    } catch {
+      return NEVER;
+    }
+    let condition = conditions.get(key);
+    if (!condition) {
+      if (conditions.size >= cacheSize) conditions.clear();
+      conditions.set(key, (condition = build()));
+    }
+    return condition;
+  }
+
   function visibleWhen(principal: Principal, owner: string, type: string): ObjectCondition {
+    return memoCondition(principal, owner, type, () => buildVisibleWhen(principal, owner, type));
+  }
+
+  function buildVisibleWhen(principal: Principal, owner: string, type: string): ObjectCondition {
     if (!knownFields.get(type)?.has(ID) || !isClassification(principal.clearance)) return NEVER;
     const ownerRules = candidatesOf(owners.get(owner), type, ID).filter((rule) => principalHolds(rule, principal));
     const coalitionRules = candidatesOf(coalition, type, ID).filter((rule) => rule.effect !== 'allow' && principalHolds(rule, principal));
@@ -235,7 +302,7 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
     explain,
     objectVisible: (principal, object) => decide(principal, object.fieldMarkings ? { ...object, fieldMarkings: undefined } : object, ID).effect === 'allow',
     visibleWhen,
-    baselineWhen: (principal, owner) => (isClassification(principal.clearance) ? baselineCondition(principal, owner, communities) : NEVER),
+    baselineWhen: (principal, owner) => memoCondition(principal, owner, '', () => (isClassification(principal.clearance) ? baselineCondition(principal, owner, communities) : NEVER)),
     fieldsLookedAt,
     communities,
     versions: Object.fromEntries(options.files.map((f) => [f.nation, f.version])),
