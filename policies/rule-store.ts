@@ -87,7 +87,11 @@ export function createRuleStore(options: RuleStoreOptions): RuleStore {
     const verified = await verify(jws, source);
     if ('accepted' in verified) return verified;
     const current = inForce.get(verified.nation);
-    if (current && current.jws === verified.jws) return { accepted: true, rules: current, unchanged: true };
+    // The same rules signed again (a deployment re-signing its start-up files) change nothing: the
+    // file in force stays, and nothing is refused. Other rules under the same version are a rollback.
+    if (current && (current.jws === verified.jws || (current.version === verified.version && current.text === verified.text))) {
+      return { accepted: true, rules: current, unchanged: true };
+    }
     if (current && verified.version <= current.version) {
       return refuse(new PolicyRefusal('rollback', `${verified.nation} version ${verified.version} is not newer than version ${current.version}, which is in force`, verified.nation), source);
     }

@@ -236,7 +236,7 @@ describe('the rule store', () => {
     ],
     ['a file whose header says version 3 and YAML version 2', 'nation-mismatch', () => signRaw(FRA_V2, keys.FRA!.privateJwk, { nation: 'FRA', version: 3 })],
     ['invalid rules', 'invalid-rules', () => signRaw(FRA_V2.replace('effect: deny\n', 'effect: nope\n'), keys.FRA!.privateJwk, { nation: 'FRA', version: 2 })],
-    ['a re-signed version 1 (rollback to the same version)', 'rollback', () => sign(FRA_V1, 'FRA', 'Officer Martin')],
+    ['other rules under the version in force', 'rollback', () => sign(FRA_V1.replace('effect: deny\n', 'effect: redact\n'), 'FRA', 'Officer Martin')],
   ];
   for (const [what, reason, make] of refusals) {
     it(`${what} is refused (${reason}): the rules in force are the same object, same version, and an alert names the reason`, async () => {
@@ -247,6 +247,15 @@ describe('the rule store', () => {
       expectUnchanged(store, before, reason, 0);
     });
   }
+
+  it('the rules in force signed again under the same version (a deployment re-signing its start-up files) change nothing and raise no alert', async () => {
+    const { store, before } = await storeWithFraV1();
+    const result = await store.offer(await sign(FRA_V1, 'FRA', 'the demo launcher, restarted'), 'a test publication');
+    expect(result).toMatchObject({ accepted: true, unchanged: true });
+    expect(store.inForce('FRA')).toBe(before);
+    expect(store.history('FRA')).toHaveLength(1);
+    expect(store.alerts()).toEqual([]);
+  });
 
   it('an older version than the one in force is refused as a rollback, and the newer one stays', async () => {
     const store = createRuleStore({ trust });
@@ -309,7 +318,7 @@ describe('the rule store', () => {
       },
     });
     kept.length = 0;
-    const [a, b] = await Promise.all([sign(FRA_V2, 'FRA', 'Officer Martin'), sign(FRA_V2, 'FRA', 'Officer Bernard')]);
+    const [a, b] = await Promise.all([sign(FRA_V2, 'FRA', 'Officer Martin'), sign(FRA_V2.replace(/effect: deny\n$/, 'effect: redact\n'), 'FRA', 'Officer Bernard')]);
     const results = await Promise.all([store.offer(a, 'a test publication'), store.offer(b, 'a test publication')]);
     expect(results.filter((r) => r.accepted)).toHaveLength(1);
     const refused = results.find((r) => !r.accepted);
