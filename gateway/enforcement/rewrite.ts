@@ -3,6 +3,11 @@
  * answer arrives with what the policy decides on, whatever the client selected: its type, id,
  * owner, marking, field markings, and the values rules compare. Each injected field has an alias
  * of its own (`__sg_…`), so the walk after execution knows what to read and what to strip.
+ *
+ * What the client already selects plainly (`id`, `nation`, `marking { classification tlp
+ * releasableTo caveats }`, a compared value; no arguments, no directives) is not asked twice: the
+ * walk reads it under the client's own key. Every injected field costs a resolver and a decision
+ * at the nation and a merge at the gateway, for every object of the answer.
  */
 import {
   isAbstractType,
@@ -33,7 +38,39 @@ export const INJECTED = {
   valuePrefix: `${INJECTED_PREFIX}v_`,
 } as const;
 
-const MARKING_SELECTION = '{ classification tlp releasableTo caveats }';
+const MARKING_FIELDS = ['classification', 'tlp', 'releasableTo', 'caveats'] as const;
+const MARKING_SELECTION = `{ ${MARKING_FIELDS.join(' ')} }`;
+
+/** A policy input: the alias it is injected under, the field it reads, the subfields it needs. */
+export interface PolicyInput {
+  alias: string;
+  field: string;
+  subfields?: readonly string[];
+}
+
+/** What every nation-owned object must carry besides its field markings (which clients do not select). */
+export const OBJECT_INPUTS: readonly PolicyInput[] = [
+  { alias: INJECTED.id, field: 'id' },
+  { alias: INJECTED.nation, field: 'nation' },
+  { alias: INJECTED.marking, field: 'marking', subfields: MARKING_FIELDS },
+];
+
+export function valueInput(field: string): PolicyInput {
+  return { alias: `${INJECTED.valuePrefix}${field}`, field };
+}
+
+/**
+ * Whether a client's field selects exactly the input's field (any alias) and at least its subfields
+ * under their own names: then its value is the input's value, and nothing needs injecting. GraphQL
+ * merges fields of one response key only when they are the same field with the same arguments, so
+ * one plain node among merged ones is enough.
+ */
+export function selectsPlainly(node: FieldNode, input: Pick<PolicyInput, 'field' | 'subfields'>): boolean {
+  if (node.name.value !== input.field || node.arguments?.length || node.directives?.length) return false;
+  if (!input.subfields) return !node.selectionSet;
+  const selections = node.selectionSet?.selections ?? [];
+  return input.subfields.every((sub) => selections.some((s) => s.kind === Kind.FIELD && !s.alias && selectsPlainly(s, { field: sub })));
+}
 
 /** The fields of each type whose values some rule looks at (the engine's `fieldsLookedAt`). */
 export type FieldsLookedAt = (type: string) => readonly string[];
@@ -56,8 +93,7 @@ export function reservedAliasesIn(document: DocumentNode): string[] {
 /** The client's document with the policy's inputs selected on every nation-owned object. */
 export function injectPolicyInputs(schema: GraphQLSchema, document: DocumentNode, fieldsLookedAt: FieldsLookedAt): DocumentNode {
   const nationTypes = Object.values(schema.getTypeMap()).filter(isNationType);
-  const base = baseSelections();
-  const valuesOf = new Map(nationTypes.map((type) => [type.name, valueSelections(type.name, fieldsLookedAt)]));
+  const valuesOf = new Map(nationTypes.map((type) => [type.name, fieldsLookedAt(type.name).map(valueInput)]));
   const typeInfo = new TypeInfo(schema);
   return visit(
     document,
@@ -66,13 +102,18 @@ export function injectPolicyInputs(schema: GraphQLSchema, document: DocumentNode
         leave(node): SelectionSetNode | undefined {
           const type = typeInfo.getParentType();
           if (!type) return undefined;
+          const missing = (inputs: readonly PolicyInput[]) => inputs.filter((input) => !node.selections.some((s) => s.kind === Kind.FIELD && selectsPlainly(s, input))).map(injectedField);
           const added: SelectionNode[] = [];
-          if (isNationType(type)) added.push(...base, ...(valuesOf.get(type.name) ?? []));
+          // A concrete type's runtime type is known from the operation: only abstract ones need __typename.
+          if (isNationType(type)) added.push(...missing(OBJECT_INPUTS), fieldMarkingsField(), ...missing(valuesOf.get(type.name) ?? []));
           else if (isAbstractType(type)) {
             const possible = schema.getPossibleTypes(type).filter(isNationType);
             added.push(field(INJECTED.typename, '__typename'));
-            if (possible.length) added.push(inlineFragment(NATION_OBJECT, base));
-            for (const t of possible) if (valuesOf.get(t.name)?.length) added.push(inlineFragment(t.name, valuesOf.get(t.name)!));
+            if (possible.length) added.push(inlineFragment(NATION_OBJECT, [...missing(OBJECT_INPUTS), fieldMarkingsField()]));
+            for (const t of possible) {
+              const values = missing(valuesOf.get(t.name) ?? []);
+              if (values.length) added.push(inlineFragment(t.name, values));
+            }
           }
           return added.length ? { ...node, selections: [...node.selections, ...added] } : undefined;
         },
@@ -81,18 +122,12 @@ export function injectPolicyInputs(schema: GraphQLSchema, document: DocumentNode
   );
 }
 
-function baseSelections(): SelectionNode[] {
-  return [
-    field(INJECTED.typename, '__typename'),
-    field(INJECTED.id, 'id'),
-    field(INJECTED.nation, 'nation'),
-    field(INJECTED.marking, 'marking', MARKING_SELECTION),
-    field(INJECTED.fieldMarkings, 'fieldMarkings', `{ field marking ${MARKING_SELECTION} }`),
-  ];
+function injectedField(input: PolicyInput): FieldNode {
+  return field(input.alias, input.field, input.subfields && `{ ${input.subfields.join(' ')} }`);
 }
 
-function valueSelections(typeName: string, fieldsLookedAt: FieldsLookedAt): SelectionNode[] {
-  return fieldsLookedAt(typeName).map((name) => field(`${INJECTED.valuePrefix}${name}`, name));
+function fieldMarkingsField(): FieldNode {
+  return field(INJECTED.fieldMarkings, 'fieldMarkings', `{ field marking ${MARKING_SELECTION} }`);
 }
 
 function field(alias: string, name: string, selection?: string): FieldNode {

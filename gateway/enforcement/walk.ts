@@ -36,7 +36,7 @@ import {
   type PolicyEngine,
   type Principal,
 } from '../../policies';
-import { INJECTED, INJECTED_PREFIX, isNationType } from './rewrite';
+import { INJECTED, INJECTED_PREFIX, isNationType, OBJECT_INPUTS, selectsPlainly, valueInput, type PolicyInput } from './rewrite';
 
 /** The roll-up of what was released: `extensions.marking`. */
 export interface ReleasedMarking extends Marking {
@@ -67,7 +67,8 @@ interface WalkState {
   errors: GraphQLError[];
   /** Paths (joined) that already carry an error: a field withheld at source is not reported twice. */
   erroredPaths: Set<string>;
-  released: Marking[];
+  /** Markings of released values: a page of alike objects releases a few distinct ones, many times. */
+  released: Set<Marking>;
   owners: Set<string>;
   /** Lists that lost items, by their path (joined, as the nations' answer had it): old index → new, or null. */
   remaps: Map<string, Map<number, number | null>>;
@@ -76,6 +77,17 @@ interface WalkState {
   sealCursor?: (cursor: string) => string;
   /** collectFields per selection set and runtime type: a page of 50 alike objects collects once. */
   collected: WeakMap<SelectionSetNode, Map<string, Map<string, FieldNode[]>>>;
+  /** Where each policy input is read, per collected field set: the injected alias or the client's own key. */
+  inputKeys: WeakMap<Map<string, FieldNode[]>, InputKeys>;
+  /** The owner of each object found invisible, read from its policy inputs before they were stripped. */
+  invisibleOwners: WeakMap<object, string>;
+}
+
+interface InputKeys {
+  id: readonly string[];
+  nation: readonly string[];
+  marking: readonly string[];
+  values: ReadonlyArray<[field: string, keys: readonly string[]]>;
 }
 
 const INVISIBLE = Symbol('invisible');
@@ -102,11 +114,13 @@ export function enforceResult(args: {
     variables: args.variables ?? {},
     errors,
     erroredPaths: new Set(errors.map((e) => e.path?.join('.') ?? '')),
-    released: [],
+    released: new Set(),
     owners: new Set(),
     remaps: new Map(),
     sealCursor: args.sealCursor,
     collected: new WeakMap(),
+    inputKeys: new WeakMap(),
+    invisibleOwners: new WeakMap(),
     redacted: [],
     transformed: [],
   };
@@ -153,11 +167,17 @@ function operationOf(document: DocumentNode, name?: string | null): OperationDef
 /** Walks one object in place; returns INVISIBLE when it is a nation-owned object the caller may not see. */
 function walkObject(state: WalkState, object: Record<string, unknown>, staticType: GraphQLObjectType, selectionSets: SelectionSetNode[], path: Array<string | number>): typeof INVISIBLE | void {
   const runtimeType = runtimeTypeOf(state, object, staticType);
-  const facts = runtimeType && isNationType(runtimeType) ? factsOf(object, runtimeType.name) : undefined;
-  stripInjected(object);
-  if (!runtimeType) return INVISIBLE;
-  if (facts && !state.engine.objectVisible(state.principal, facts)) return INVISIBLE;
+  if (!runtimeType) {
+    stripInjected(object);
+    return INVISIBLE;
+  }
   const fields = collectFields(state, runtimeType, selectionSets);
+  const facts = isNationType(runtimeType) ? factsOf(object, runtimeType.name, inputKeysOf(state, runtimeType.name, fields)) : undefined;
+  stripInjected(object);
+  if (facts && !state.engine.objectVisible(state.principal, facts)) {
+    state.invisibleOwners.set(object, facts.owner);
+    return INVISIBLE;
+  }
   for (const [key, nodes] of fields) {
     if (!(key in object)) continue;
     const name = nodes[0]!.name.value;
@@ -193,7 +213,7 @@ function isEdgeNode(type: GraphQLObjectType, field: string): boolean {
 function withholdReference(state: WalkState, value: unknown, path: Array<string | number>): void {
   const joined = path.join('.');
   if (state.erroredPaths.has(joined)) return;
-  const owner = nationOfId(value);
+  const owner = (typeof value === 'object' && value !== null && state.invisibleOwners.get(value)) || 'its owner';
   state.errors.push(withheldError(`${joined} is withheld by ${owner} (object not visible to the caller)`, path, owner, 'object-not-visible'));
   state.erroredPaths.add(joined);
 }
@@ -217,7 +237,7 @@ function applyDecision(state: WalkState, object: Record<string, unknown>, key: s
     state.transformed.push({ path, owner: facts.owner, reason: decision.reason, transform: decision.transform! });
   }
   const fieldMarking = facts.fieldMarkings?.[field];
-  state.released.push(fieldMarking ? combineMarkings(facts.marking!, fieldMarking) : facts.marking!);
+  state.released.add(fieldMarking ? combineMarkings(facts.marking!, fieldMarking) : facts.marking!);
   state.owners.add(facts.owner);
   return decision.effect === 'allow' || decision.effect === 'transform';
 }
@@ -293,8 +313,28 @@ function runtimeTypeOf(state: WalkState, object: Record<string, unknown>, static
   return isObjectType(staticType) ? staticType : undefined;
 }
 
-function factsOf(object: Record<string, unknown>, type: string): ObjectFacts {
-  const marking = asMarking(object[INJECTED.marking]);
+/**
+ * The keys an input may be read under, in order: the injected alias, then the client's own fields
+ * that select it plainly (the rewrite injects nothing for those).
+ */
+function inputKeysOf(state: WalkState, type: string, fields: Map<string, FieldNode[]>): InputKeys {
+  let keys = state.inputKeys.get(fields);
+  if (!keys) {
+    const keysOf = (input: PolicyInput) => [input.alias, ...[...fields].filter(([, nodes]) => nodes.some((n) => selectsPlainly(n, input))).map(([key]) => key)];
+    const [id, nation, marking] = OBJECT_INPUTS.map(keysOf) as [string[], string[], string[]];
+    keys = { id, nation, marking, values: state.engine.fieldsLookedAt(type).map((field) => [field, keysOf(valueInput(field))]) };
+    state.inputKeys.set(fields, keys);
+  }
+  return keys;
+}
+
+function read(object: Record<string, unknown>, keys: readonly string[]): unknown {
+  for (const key of keys) if (key in object) return object[key];
+  return undefined;
+}
+
+function factsOf(object: Record<string, unknown>, type: string, keys: InputKeys): ObjectFacts {
+  const marking = asMarking(read(object, keys.marking));
   const fieldMarkings: Record<string, Marking> = {};
   const listed = object[INJECTED.fieldMarkings];
   if (Array.isArray(listed)) {
@@ -304,8 +344,12 @@ function factsOf(object: Record<string, unknown>, type: string): ObjectFacts {
     }
   }
   const values: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(object)) if (key.startsWith(INJECTED.valuePrefix)) values[key.slice(INJECTED.valuePrefix.length)] = value;
-  const owner = typeof object[INJECTED.nation] === 'string' ? (object[INJECTED.nation] as string) : nationOfId(object);
+  for (const [field, fieldKeys] of keys.values) {
+    const value = read(object, fieldKeys);
+    if (value !== undefined) values[field] = value;
+  }
+  const nation = read(object, keys.nation);
+  const owner = typeof nation === 'string' ? nation : nationOfIdValue(read(object, keys.id));
   // Field markings that could not be read (withheld at source, or absent): no field is decided as
   // if it had none, so the object is treated as unmarked and everything of it is denied.
   const fieldMarkingsKnown = Array.isArray(listed);
@@ -319,8 +363,7 @@ function asMarking(value: unknown): Marking | undefined {
   return m as unknown as Marking;
 }
 
-function nationOfId(value: unknown): string {
-  const id = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[INJECTED.id] ?? (value as Record<string, unknown>).id : undefined;
+function nationOfIdValue(id: unknown): string {
   return typeof id === 'string' && /^[A-Z]{3}:/.test(id) ? id.slice(0, 3) : 'its owner';
 }
 
@@ -377,7 +420,7 @@ function included(state: WalkState, node: Parameters<typeof getDirectiveValues>[
 }
 
 function rollUp(state: WalkState): ReleasedMarking | null {
-  if (state.released.length === 0) return null;
+  if (state.released.size === 0) return null;
   const [first, ...rest] = state.released;
   return { ...combineMarkings(first!, ...rest), owners: [...state.owners].sort() };
 }

@@ -13,6 +13,7 @@ import {
   defaultFieldResolver,
   getNamedType,
   isInterfaceType,
+  isNonNullType,
   isObjectType,
   isUnionType,
   type GraphQLField,
@@ -25,7 +26,7 @@ import {
 import { applyTransform, KEPT_FIELDS, NOT_APPLICABLE, redact, type Decision, type TransformName } from '../../policies';
 import type { NationContext } from './context';
 import { isForeign, type NationObjectParent } from './references';
-import { withheldError } from './releases';
+import { withheldError, withheldField } from './releases';
 import type { NationTypeName } from './stix-properties';
 
 const NATION_OBJECT = 'NationObject';
@@ -88,6 +89,8 @@ function refused(typeName: string, fieldName: string): Resolver {
 function decided(typeName: NationTypeName, field: GraphQLField<unknown, unknown>, original: Resolver): Resolver {
   const named = getNamedType(field.type);
   const valueKind: ValueKind = isObjectType(named) && !isNationType(named) ? 'carried-object' : isObjectType(named) || isInterfaceType(named) ? 'nation-object' : 'scalar';
+  // A non-null field cannot resolve to null: its error is thrown, and graphql-js nulls the parent.
+  const nullable = !isNonNullType(field.type);
   return (parent, args, ctx, info) => {
     const object = parent as NationObjectParent;
     // A reference to another nation's object answers only what its id says; its owner decides the rest.
@@ -102,7 +105,11 @@ function decided(typeName: NationTypeName, field: GraphQLField<unknown, unknown>
       ctx.releases.withheld.push({ ...release, reason });
       return withheldError(object.nation, object.id, typeName, field.name, reason, info);
     };
-    if (decision.effect === 'deny') throw withhold(decision.reason);
+    if (decision.effect === 'deny') {
+      if (!nullable) throw withhold(decision.reason);
+      ctx.releases.withheld.push({ ...release, reason: decision.reason });
+      return withheldField(ctx.releases, object.nation, object.id, typeName, field.name, decision.reason, info);
+    }
     ctx.releases.released.add(object.id);
     return then(original(parent, args, ctx, info), (value) => {
       const altered = alter(decision, value, valueKind);

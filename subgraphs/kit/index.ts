@@ -12,6 +12,7 @@ export {
 } from './server';
 export { buildNationSchema, readContractSdl, CONTRACT_PATH } from './schema';
 export { createNationContext, type NationContext } from './context';
+export { withWithheldErrors } from './releases';
 export { createNationLoaders, type NationLoaders } from './loaders';
 export { resolvers } from './resolvers';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './page-args';

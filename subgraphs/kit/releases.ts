@@ -2,7 +2,7 @@
  * What one request released, field by field: the answer's `extensions` list what was redacted or
  * generalised, and the owner's audit log records all of it.
  */
-import { GraphQLError, responsePathAsArray, type GraphQLResolveInfo } from 'graphql';
+import { GraphQLError, responsePathAsArray, type GraphQLFormattedError, type GraphQLResolveInfo } from 'graphql';
 
 export interface FieldRelease {
   /** Global id of the object. */
@@ -19,10 +19,35 @@ export interface ReleaseLog {
   readonly withheld: FieldRelease[];
   readonly redacted: FieldRelease[];
   readonly transformed: Array<FieldRelease & { transform: string }>;
+  /**
+   * The errors of withheld nullable fields, already in their answer's form: such a field resolves to
+   * null and its error joins the answer as it goes out (see `withheldField`).
+   */
+  readonly errors: GraphQLFormattedError[];
 }
 
 export function createReleaseLog(): ReleaseLog {
-  return { released: new Set(), withheld: [], redacted: [], transformed: [] };
+  return { released: new Set(), withheld: [], redacted: [], transformed: [], errors: [] };
+}
+
+/**
+ * A withheld nullable field: null, and its WITHHELD error noted for the answer. The same error as
+ * `withheldError` gives, without a GraphQLError thrown through graphql-js and formatted by Apollo:
+ * a page with a withheld field per object paid more for that than for deciding every field.
+ */
+export function withheldField(log: ReleaseLog, owner: string, objectId: string, type: string, field: string, reason: string, at: GraphQLResolveInfo): null {
+  log.errors.push({ message: withheldMessage(owner, objectId, type, field, reason), path: responsePathAsArray(at.path), extensions: { code: 'WITHHELD', owner, reason } });
+  return null;
+}
+
+/** An execution's errors with the withheld fields' errors joined: every answer goes out through this. */
+export function withWithheldErrors<E>(errors: readonly E[] | undefined, log: ReleaseLog): Array<E | GraphQLFormattedError> | undefined {
+  if (log.errors.length === 0) return errors ? [...errors] : undefined;
+  return [...(errors ?? []), ...log.errors];
+}
+
+function withheldMessage(owner: string, objectId: string, type: string, field: string, reason: string): string {
+  return `${type}.${field} of ${objectId} is withheld by ${owner} (${reason})`;
 }
 
 /** The error a withheld field carries at its path: who withholds it and why, never the value. */
@@ -33,7 +58,7 @@ export function createReleaseLog(): ReleaseLog {
  */
 export function withheldError(owner: string, objectId: string, type: string, field: string, reason: string, at?: GraphQLResolveInfo): GraphQLError {
   const location = at && { path: responsePathAsArray(at.path) };
-  return withoutStackTrace(() => new GraphQLError(`${type}.${field} of ${objectId} is withheld by ${owner} (${reason})`, { ...location, extensions: { code: 'WITHHELD', owner, reason } }));
+  return withoutStackTrace(() => new GraphQLError(withheldMessage(owner, objectId, type, field, reason), { ...location, extensions: { code: 'WITHHELD', owner, reason } }));
 }
 
 /**

@@ -21,7 +21,7 @@ import { openSilo, type SiloDb } from '../silo';
 import { createNationContext, type NationContext } from './context';
 import type { NationSubgraphConfig } from './config';
 import { assertedRequestHandler, closeServer, listen } from './http';
-import { releaseExtensions, type ReleaseLog } from './releases';
+import { releaseExtensions, withWithheldErrors, type ReleaseLog } from './releases';
 import { buildNationSchema } from './schema';
 import { openNationPolicy } from './policy-publication';
 import { auditFeed } from './audit-feed';
@@ -118,8 +118,10 @@ function createApolloServer(nation: string, enforcement: boolean, audit: AuditLo
             async willSendResponse({ contextValue, response, request }) {
               auditRelease(audit, contextValue, request.operationName ?? null, request.query ?? '');
               if (response.body.kind !== 'single') return;
+              const result = response.body.singleResult;
+              result.errors = withWithheldErrors(result.errors, contextValue.releases);
               const released = releaseExtensions(nation, contextValue.releases);
-              if (released) response.body.singleResult.extensions = { ...response.body.singleResult.extensions, sovgraph: released };
+              if (released) result.extensions = { ...result.extensions, sovgraph: released };
             },
           };
         },

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql, parse, print } from 'graphql';
 import { createPolicyEngine, DEFAULT_RULES_DIR, loadRuleFolder, parseRuleFile, type PolicyEngine, type Principal } from '../../policies';
 import { startNationSubgraph, type RunningNationSubgraph } from '../../subgraphs';
-import { buildNationSchema, createNationContext, readContractSdl } from '../../subgraphs/kit';
+import { buildNationSchema, createNationContext, readContractSdl, withWithheldErrors } from '../../subgraphs/kit';
 import { policySchemaOf } from '../../subgraphs/kit/schema';
 import { createFactsReader } from '../../subgraphs/kit/policy';
 import { createSiloReader, EVERYTHING_VISIBLE, type ObjectRow } from '../../subgraphs/silo';
@@ -143,7 +143,9 @@ describe('every field is wrapped schema-wide: what the contract adds is denied u
     const files = loadRuleFolder(DEFAULT_RULES_DIR).map((file) => (file.nation === 'FRA' && rulesYaml ? parseRuleFile(rulesYaml, 'FRA.yaml') : file));
     const policy = createPolicyEngine({ files, schema: policySchemaOf(sdl) });
     const schema = buildNationSchema(sdl);
-    return graphql({ schema, source: query, contextValue: createNationContext(subgraph.db, 'FRA', principal, policy) });
+    const context = createNationContext(subgraph.db, 'FRA', principal, policy);
+    const result = await graphql({ schema, source: query, contextValue: context });
+    return { ...result, errors: withWithheldErrors(result.errors, context.releases) };
   }
 
   const contract = readContractSdl();

@@ -57,6 +57,39 @@ describe('the rewrite asks every nation-owned object for what the policy decides
     expect(rewritten).toContain('__sg_v_sector: sector');
   });
 
+  it('does not ask twice for what the client selects plainly: id, nation, a whole marking (under any alias), and a concrete type', () => {
+    const query = '{ indicators { edges { node { key: id nation marking { classification tlp releasableTo caveats } name } } } }';
+    const text = print(injectPolicyInputs(schema, parse(query), () => []));
+    expect(text).not.toMatch(/__sg_(id|nation|marking|typename):/);
+    expect(text).toContain('__sg_fieldMarkings: fieldMarkings');
+  });
+
+  it('still injects what the client selects only in part, renamed inside, or under a directive', () => {
+    const partly = print(injectPolicyInputs(schema, parse('{ indicators { edges { node { marking { tlp } } } } }'), () => []));
+    expect(partly).toContain('__sg_marking: marking');
+    const renamed = print(injectPolicyInputs(schema, parse('{ indicators { edges { node { marking { classification tlp releasableTo caveats: releasableTo } } } } }'), () => []));
+    expect(renamed).toContain('__sg_marking: marking');
+    const conditional = print(injectPolicyInputs(schema, parse('query Q($with: Boolean!) { indicators { edges { node { id @include(if: $with) nation } } } }'), () => []));
+    expect(conditional).toContain('__sg_id: id');
+    expect(conditional).not.toContain('__sg_nation: nation');
+  });
+
+  it("the walk decides on the client's own plainly selected inputs: an American analyst still loses a French source", () => {
+    const node = { ref: 'FRA:indicator--1', nation: 'FRA', marking: { ...NATO_GREEN }, name: 'C2', source: { name: 'FR sensor 21' }, __sg_fieldMarkings: [] };
+    const query = '{ indicators { edges { node { ref: id nation marking { classification tlp releasableTo caveats } name source { name } } } } }';
+    const result = enforce(AMERICAN, query, { indicators: { edges: [{ node }] } });
+    expect((result.data as any).indicators.edges[0].node).toEqual({ ref: 'FRA:indicator--1', nation: 'FRA', marking: NATO_GREEN, name: 'C2', source: null });
+    expect(result.errors.map((e) => e.extensions?.reason)).toEqual(['FRA/sources-stay-in-france']);
+    expect(result.marking).toMatchObject({ classification: 'RESTRICTED', tlp: 'GREEN', owners: ['FRA'] });
+  });
+
+  it('a marking the client renamed inside is not read as the marking: without the injected one, the object is denied', () => {
+    const node = { nation: 'FRA', marking: { classification: 'UNCLASSIFIED', tlp: 'CLEAR', releasableTo: ['NATO'], caveats: [] }, name: 'C2', __sg_fieldMarkings: [] };
+    const query = '{ indicators { edges { node { nation marking { classification: tlp tlp: classification releasableTo caveats } name } } } }';
+    const result = enforce(AMERICAN, query, { indicators: { edges: [{ node }] } });
+    expect((result.data as any).indicators.edges).toEqual([]);
+  });
+
   it('finds a client alias that would collide with an injected one', () => {
     expect(reservedAliasesIn(parse('{ indicators { edges { node { __sg_id: name } } } }'))).toEqual(['__sg_id']);
   });
