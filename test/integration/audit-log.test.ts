@@ -91,6 +91,38 @@ describe("FRA's audit log", () => {
     expect((await verifyAuditChain(db)).ok).toBe(true);
   });
 
+  it('after its first write, the log appends each batch straight after the head it knows: one INSERT, no lock, no read', async () => {
+    const log = await openAuditLog(db, { flushEveryMs: 60_000 });
+    log.record(release(500));
+    await log.flush();
+    db.statements.count = 0;
+    for (let n = 0; n < 3; n++) {
+      log.record(release(501 + n));
+      await log.flush();
+    }
+    expect(db.statements.count).toBe(3);
+    await log.close();
+    expect((await verifyAuditChain(db)).ok).toBe(true);
+  });
+
+  it('a log whose known head another writer has moved on finds the seq taken, writes nothing there, and appends after the real head', async () => {
+    const [stale, other] = await Promise.all([openAuditLog(db, { flushEveryMs: 60_000 }), openAuditLog(db, { flushEveryMs: 60_000 })]);
+    stale.record(release(600));
+    await stale.flush();
+    other.record(release(601));
+    await other.flush();
+    const before = await countRecords(db);
+    stale.record(release(602));
+    await stale.flush();
+    expect(await countRecords(db)).toBe(before + 1);
+    const [latest, previous] = await recentAuditRecords(db, 2);
+    expect(latest!.entry).toEqual(release(602));
+    expect(latest!.prevHash).toBe(previous!.hash);
+    expect(previous!.entry).toEqual(release(601));
+    await Promise.all([stale.close(), other.close()]);
+    expect((await verifyAuditChain(db)).ok).toBe(true);
+  });
+
   it('the timer writes a few entries without anyone asking, in the order they were recorded', async () => {
     const before = await countRecords(db);
     const log = await openAuditLog(db, { flushEveryMs: 10 });
