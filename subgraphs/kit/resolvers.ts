@@ -3,7 +3,7 @@
  * document; every reference goes through the request's loaders. A reference to an object another
  * nation holds resolves to its id only: the gateway fetches the rest from the owner.
  */
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import type { LinkedObject, ObjectRow } from '../silo';
 import type { AttackPattern, Resolvers, Vulnerability } from '../contract/types.generated';
 import type { NationContext } from './context';
@@ -20,10 +20,10 @@ const PLACE = ['identity', 'location'];
 
 export const resolvers: Resolvers = {
   Query: {
-    indicators: (_root, args, ctx) => connection(ctx, INDICATOR, args),
-    incidents: (_root, args, ctx) => connection(ctx, INCIDENT, args),
-    sightings: (_root, args, ctx) => connection(ctx, SIGHTING, args),
-    threatActors: (_root, args, ctx) => connection(ctx, THREAT_ACTOR, args),
+    indicators: (_root, args, ctx, info) => connection(ctx, INDICATOR, args, info),
+    incidents: (_root, args, ctx, info) => connection(ctx, INCIDENT, args, info),
+    sightings: (_root, args, ctx, info) => connection(ctx, SIGHTING, args, info),
+    threatActors: (_root, args, ctx, info) => connection(ctx, THREAT_ACTOR, args, info),
     indicator: (_root, { id }, ctx) => loadHeldObject(ctx, id, INDICATOR),
     incident: (_root, { id }, ctx) => loadHeldObject(ctx, id, INCIDENT),
     sighting: (_root, { id }, ctx) => loadHeldObject(ctx, id, SIGHTING),
@@ -109,16 +109,35 @@ export const resolvers: Resolvers = {
   },
 };
 
-/** One page of a connection, its rows remembered by the loaders for the fields below them. */
-async function connection(ctx: NationContext, types: readonly string[], args: ConnectionArgs) {
+/**
+ * One page of a connection, its rows remembered by the loaders for the fields below them. A page
+ * whose nodes nobody selected (the gateway's first phase asks every nation for cursors only) reads
+ * cursors only: the rows' documents are most of what a page costs to read.
+ */
+async function connection(ctx: NationContext, types: readonly string[], args: ConnectionArgs, info: GraphQLResolveInfo) {
   const request = pageRequestOf(args, types, ctx.nation);
   if (!request) return { edges: [], pageInfo: { hasNextPage: false, endCursor: null } };
+  if (!selectsNodes(info)) {
+    const { cursors, hasNextPage } = await ctx.silo.pageCursors(request);
+    return { edges: cursors.map((cursor) => ({ cursor, node: null })), pageInfo: { hasNextPage, endCursor: cursors.at(-1) ?? null } };
+  }
   const { rows, hasNextPage } = await ctx.silo.page(request);
   for (const row of rows) ctx.loaders.objects.prime(row.id, row);
   return {
     edges: rows.map((row) => ({ cursor: row.cursor, node: row })),
     pageInfo: { hasNextPage, endCursor: rows.length ? rows[rows.length - 1]!.cursor : null },
   };
+}
+
+/** Whether a connection field's selection reaches `edges { node }`, through fragments too. */
+function selectsNodes(info: GraphQLResolveInfo): boolean {
+  const selects = (selectionSet: SelectionSetNode | undefined, name: string, within: (inner: SelectionSetNode | undefined) => boolean): boolean =>
+    (selectionSet?.selections ?? []).some((selection) => {
+      if (selection.kind === Kind.FIELD) return selection.name.value === name && within(selection.selectionSet);
+      const fragment = selection.kind === Kind.INLINE_FRAGMENT ? selection : info.fragments[selection.name.value];
+      return fragment !== undefined && selects(fragment.selectionSet, name, within);
+    });
+  return info.fieldNodes.some((field) => selects(field.selectionSet, 'edges', (edges) => selects(edges, 'node', () => true)));
 }
 
 /** An object of one of `types` held by this silo; null when absent, invisible, of another type, or another nation's. */

@@ -109,6 +109,8 @@ export interface Page {
 export interface SiloReader {
   readonly scope: ReadScope;
   page(request: PageRequest): Promise<Page>;
+  /** The same page, cursors only. */
+  pageCursors(request: PageRequest): Promise<{ cursors: string[]; hasNextPage: boolean }>;
   objectsByIds(ids: readonly string[]): Promise<ObjectRow[]>;
   /** References whose source is one of `sourceIds`, of one of `kinds`, with their targets. */
   linksFrom(sourceIds: readonly string[], kinds: readonly string[]): Promise<LinkedObject[]>;
@@ -120,7 +122,18 @@ export interface SiloReader {
 export function createSiloReader(db: SiloQueryable, scope: ReadScope): SiloReader {
   return {
     scope,
-    page: (request) => queryPage(db, scope, request),
+    page: async (request) => {
+      const { found, hasNextPage } = await queryPage(db, scope, request, `${CURSOR_SQL}, ${objectFields('o')}`);
+      const rows = found.map((r) => {
+        const [cursor, ...object] = JSON.parse(r) as [string, ...ObjectTuple];
+        return { ...objectRowOf(object), cursor };
+      });
+      return { rows, hasNextPage };
+    },
+    pageCursors: async (request) => {
+      const { found, hasNextPage } = await queryPage(db, scope, request, CURSOR_SQL);
+      return { cursors: found.map((r) => (JSON.parse(r) as [string])[0]), hasNextPage };
+    },
     objectsByIds: (ids) => queryObjectsByIds(db, scope, ids),
     linksFrom: (sourceIds, kinds) => queryLinks(db, scope, 'forward', sourceIds, kinds),
     linksTo: (targetIds, kinds) => queryLinks(db, scope, 'reverse', targetIds, kinds),
@@ -167,7 +180,8 @@ function parameters(): { values: unknown[]; bind: Bind } {
   return { values, bind: (value) => `$${values.push(value)}` };
 }
 
-async function queryPage(db: SiloQueryable, scope: ReadScope, request: PageRequest): Promise<Page> {
+/** The page's rows, each `json_build_array(columns)` as text, in the global list order. */
+async function queryPage(db: SiloQueryable, scope: ReadScope, request: PageRequest, columns: string): Promise<{ found: string[]; hasNextPage: boolean }> {
   const { values, bind } = parameters();
   const conditions = [
     request.types.length === 1 ? `o.type = ${bind(request.types[0])}` : `o.type = ANY(${bind(request.types)}::text[])`,
@@ -185,18 +199,13 @@ async function queryPage(db: SiloQueryable, scope: ReadScope, request: PageReque
   }
   // One row more than asked says whether there is a next page without counting.
   const found = await db.query<{ r: string }>(
-    `SELECT json_build_array(${CURSOR_SQL}, ${objectFields('o')})::text AS r FROM stix_object o
+    `SELECT json_build_array(${columns})::text AS r FROM stix_object o
      WHERE ${conditions.join(' AND ')}
      ORDER BY o.sort_time DESC, o.id DESC
      LIMIT ${bind(request.first + 1)}`,
     values,
   );
-  const hasNextPage = found.length > request.first;
-  const rows = found.slice(0, request.first).map(({ r }) => {
-    const [cursor, ...object] = JSON.parse(r) as [string, ...ObjectTuple];
-    return { ...objectRowOf(object), cursor };
-  });
-  return { rows, hasNextPage };
+  return { found: found.slice(0, request.first).map(({ r }) => r), hasNextPage: found.length > request.first };
 }
 
 async function queryObjectsByIds(db: SiloQueryable, scope: ReadScope, ids: readonly string[]): Promise<ObjectRow[]> {

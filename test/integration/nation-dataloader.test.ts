@@ -92,3 +92,23 @@ describe('a nested query costs the same number of SQL statements over 10 objects
     expect(second.statements).toBe(first.statements);
   });
 });
+
+describe("the gateway's first phase asks a nation for cursors only", () => {
+  it('gets the same cursors and the same hasNextPage as the full page, in one statement, with no document in the answer', async () => {
+    const { subgraph, ask } = silos.get(100)!;
+    const full = await ask('{ indicators(first: 30) { edges { cursor node { id pattern } } pageInfo { hasNextPage endCursor } } }');
+    await subgraph.audit.flush();
+    // Watch the statements the silo runs (the real ones, passed through).
+    const statements: string[] = [];
+    const query = subgraph.db.query.bind(subgraph.db);
+    subgraph.db.query = (sql, params) => (statements.push(sql), query(sql, params));
+    const probe = await ask('{ indicators(first: 30) { e: edges { cursor } ...Page } } fragment Page on IndicatorConnection { pageInfo { hasNextPage endCursor } }').finally(() => (subgraph.db.query = query));
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).not.toContain('o.doc');
+    const fullData = full.data as any;
+    const probeData = probe.data as any;
+    expect(probeData.indicators.e.map((e: { cursor: string }) => e.cursor)).toEqual(fullData.indicators.edges.map((e: { cursor: string }) => e.cursor));
+    expect(probeData.indicators.pageInfo).toEqual(fullData.indicators.pageInfo);
+    expect(JSON.stringify(probe)).not.toContain('pattern');
+  });
+});
