@@ -47,6 +47,7 @@ export class EnforcingGateway implements GatewayInterface {
   private readonly rewrites = new Map<string, Rewritten>();
   /** What the rewrite depends on, per engine: the fields its rules look at, hashed once. */
   private readonly inputsOf = new WeakMap<PolicyEngine, string>();
+  private readonly reserved = new WeakMap<DocumentNode, string[]>();
 
   constructor(
     private readonly inner: GatewayInterface,
@@ -71,7 +72,7 @@ export class EnforcingGateway implements GatewayInterface {
   private async execute(requestContext: GatewayGraphQLRequestContext, executor: GatewayExecutor) {
     const principal = this.options.principalOf(requestContext.context);
     if (!principal) return { errors: [new GraphQLError('no verified caller: the gateway answers nothing', { extensions: { code: 'UNAUTHENTICATED' } })] };
-    const reserved = reservedAliasesIn(requestContext.document);
+    const reserved = this.reservedAliasesOf(requestContext.document);
     if (reserved.length) {
       return { errors: [new GraphQLError(`aliases starting with "__sg_" are reserved for the gateway: rename ${reserved.join(', ')}`, { extensions: { code: 'BAD_USER_INPUT' } })] };
     }
@@ -114,6 +115,13 @@ export class EnforcingGateway implements GatewayInterface {
       ...(enforced.errors.length ? { errors: enforced.errors } : { errors: undefined }),
       extensions: { ...result.extensions, marking: enforced.marking, ...(sovgraph && { sovgraph }) },
     };
+  }
+
+  /** The server parses a query once and hands the same document to every request that sends it. */
+  private reservedAliasesOf(document: DocumentNode): string[] {
+    let reserved = this.reserved.get(document);
+    if (!reserved) this.reserved.set(document, (reserved = reservedAliasesIn(document)));
+    return reserved;
   }
 
   private rewrite(schema: GraphQLSchema, document: DocumentNode, queryHash: string, operationName: string | undefined, engine: PolicyEngine): Rewritten {

@@ -79,6 +79,8 @@ interface WalkState {
   collected: WeakMap<SelectionSetNode, Map<string, Map<string, FieldNode[]>>>;
   /** Where each policy input is read, per collected field set: the injected alias or the client's own key. */
   inputKeys: WeakMap<Map<string, FieldNode[]>, InputKeys>;
+  /** Each collected field set as the walk goes through it. */
+  plans: WeakMap<Map<string, FieldNode[]>, PlannedField[]>;
   /** The owner of each object found invisible, read from its policy inputs before they were stripped. */
   invisibleOwners: WeakMap<object, string>;
 }
@@ -121,6 +123,7 @@ export function enforceResult(args: {
     collected: new WeakMap(),
     inputKeys: new WeakMap(),
     invisibleOwners: new WeakMap(),
+    plans: new WeakMap(),
     redacted: [],
     transformed: [],
   };
@@ -178,21 +181,20 @@ function walkObject(state: WalkState, object: Record<string, unknown>, staticTyp
     state.invisibleOwners.set(object, facts.owner);
     return INVISIBLE;
   }
-  for (const [key, nodes] of fields) {
+  for (const { key, name, type, childSets, isCursor } of planOf(state, runtimeType, fields)) {
     if (!(key in object)) continue;
-    const name = nodes[0]!.name.value;
-    if (name === '__typename') continue;
-    const fieldPath = [...path, key];
     if (facts) {
       const decision = state.engine.decide(state.principal, facts, name);
-      if (!applyDecision(state, object, key, facts, name, decision, fieldPath)) continue;
+      // Most fields are allowed leaves: their path is built only when something is reported at it.
+      if (decision.effect !== 'allow' || childSets.length) {
+        if (!applyDecision(state, object, key, facts, name, decision, [...path, key])) continue;
+      } else releaseField(state, facts, name);
     }
-    if (state.sealCursor && isCursorField(runtimeType.name, name) && typeof object[key] === 'string') object[key] = state.sealCursor(object[key] as string);
-    const definition = runtimeType.getFields()[name];
-    const childSets = nodes.map((n) => n.selectionSet).filter((s): s is SelectionSetNode => s !== undefined);
-    if (!definition || !childSets.length) continue;
+    if (isCursor && state.sealCursor && typeof object[key] === 'string') object[key] = state.sealCursor(object[key] as string);
+    if (!type || !childSets.length) continue;
+    const fieldPath = [...path, key];
     const value = object[key];
-    const walked = walkValue(state, value, definition.type, childSets, fieldPath);
+    const walked = walkValue(state, value, type, childSets, fieldPath);
     if (walked !== INVISIBLE) {
       object[key] = walked;
       continue;
@@ -204,6 +206,38 @@ function walkObject(state: WalkState, object: Record<string, unknown>, staticTyp
     // Below the root it is a visible object's reference, withheld as the nations withhold it.
     if (path.length > 0) withholdReference(state, value, fieldPath);
   }
+}
+
+/** One client field of a collected set, with what the walk needs of it worked out once. */
+interface PlannedField {
+  key: string;
+  name: string;
+  /** The field's type on the runtime type; undefined when the type has no such field. */
+  type: GraphQLOutputType | undefined;
+  childSets: SelectionSetNode[];
+  isCursor: boolean;
+}
+
+function planOf(state: WalkState, runtimeType: GraphQLObjectType, fields: Map<string, FieldNode[]>): PlannedField[] {
+  let plan = state.plans.get(fields);
+  if (!plan) {
+    plan = [];
+    for (const [key, nodes] of fields) {
+      const name = nodes[0]!.name.value;
+      if (name === '__typename') continue;
+      const childSets = nodes.map((n) => n.selectionSet).filter((set): set is SelectionSetNode => set !== undefined);
+      plan.push({ key, name, type: runtimeType.getFields()[name]?.type, childSets, isCursor: isCursorField(runtimeType.name, name) });
+    }
+    state.plans.set(fields, plan);
+  }
+  return plan;
+}
+
+/** A field released as it is, or altered: its marking goes into the roll-up. */
+function releaseField(state: WalkState, facts: ObjectFacts, field: string): void {
+  const fieldMarking = facts.fieldMarkings?.[field];
+  state.released.add(fieldMarking ? combineMarkings(facts.marking!, fieldMarking) : facts.marking!);
+  state.owners.add(facts.owner);
 }
 
 function isEdgeNode(type: GraphQLObjectType, field: string): boolean {
@@ -236,9 +270,7 @@ function applyDecision(state: WalkState, object: Record<string, unknown>, key: s
     object[key] = generalised;
     state.transformed.push({ path, owner: facts.owner, reason: decision.reason, transform: decision.transform! });
   }
-  const fieldMarking = facts.fieldMarkings?.[field];
-  state.released.add(fieldMarking ? combineMarkings(facts.marking!, fieldMarking) : facts.marking!);
-  state.owners.add(facts.owner);
+  releaseField(state, facts, field);
   return decision.effect === 'allow' || decision.effect === 'transform';
 }
 

@@ -8,8 +8,10 @@
  *   5. sovgraph with a reference-subgraph hop (technique names), policy on.
  * Policy off and on run as two coalitions over copies of the same silos, measured alternately
  * (off, on, off, on…) so that drift in the machine's load hits both alike.
+ * Both coalitions are first warmed up alike, unmeasured: freshly started processes run cold code
+ * (JIT, caches) for seconds, and the first pair measured would otherwise compare two cold starts.
  * Environment: BENCH_SECONDS (default 8), BENCH_CONCURRENCY (default 16), BENCH_SEED_SIZE (default 400),
- * BENCH_ROUNDS (policy off/on pairs, default 3).
+ * BENCH_ROUNDS (policy off/on pairs, default 3), BENCH_WARMUP_SECONDS (each coalition, default 8).
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +30,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const seedSize = Number(process.env.BENCH_SEED_SIZE ?? 400);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 8);
 
 const nestedQuery = (techniqueFields: string) => `query Bench {
   indicators(first: 50) {
@@ -76,6 +79,10 @@ const scenarios: Scenario[] = [
 
 const results: Array<{ name: string; result: LoadResult; benchCpuMs: number; subgraphCpuMs: number }> = [];
 try {
+  console.log(`warming up both coalitions (${warmupSeconds} s each, unmeasured)…`);
+  for (const scenario of [policyOff, policyOn]) {
+    await runLoad({ url: scenario.url, headers: scenario.headers, body: JSON.stringify({ query: scenario.query }), concurrency, durationMs: warmupSeconds * 1000, warmupMs: 0 });
+  }
   for (const scenario of scenarios) {
     const subgraphPids = scenario.pids;
     const cpuBefore = process.cpuUsage();
