@@ -5,14 +5,15 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ASSERTION_HEADER, AssertionError, type AssertionVerifier } from '../../policies';
-import { recentAuditRecords } from '../audit';
+import { recentAuditRecords, type AuditLog } from '../audit';
 import type { SiloQueryable } from '../silo';
 import { sendJson } from './http';
 
 export const POLICY_OFFICER_ROLE = 'policy-officer';
 const MAX_RECORDS = 200;
 
-export function auditFeed(db: SiloQueryable, nation: string, verify: AssertionVerifier) {
+/** `log`: the releases still queued are written first, so the feed shows everything released so far. */
+export function auditFeed(db: SiloQueryable, log: AuditLog, nation: string, verify: AssertionVerifier) {
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = new URL(req.url ?? '/', 'http://nation.invalid');
     if (url.pathname !== '/audit/recent' || req.method !== 'GET') return false;
@@ -35,6 +36,7 @@ export function auditFeed(db: SiloQueryable, nation: string, verify: AssertionVe
         return sendJson(res, 403, { error: { reason: 'forbidden', message: `only ${nation}'s policy officers read ${nation}'s audit log` } });
       }
       const limit = Math.min(Number(url.searchParams.get('limit') ?? 50) || 50, MAX_RECORDS);
+      await log.flush();
       const records = await recentAuditRecords(db, limit);
       sendJson(res, 200, { nation, records: records.map(({ seq, at, entry, hash }) => ({ seq, at, hash, entry })) });
     }

@@ -59,7 +59,7 @@ export async function startNationSubgraph(config: NationSubgraphConfig): Promise
     await apollo.start();
     const front = { name: `${config.nation} subgraph`, path: GRAPHQL_PATH, verify, apollo };
     const graphql = assertedRequestHandler({ ...front, contextFor: (principal) => createNationContext(db, config.nation, principal, policy.engine(), { enforcement }) });
-    const audited = auditFeed(db, config.nation, verify);
+    const audited = auditFeed(db, audit, config.nation, verify);
     const http = createServer((req, res) => {
       if (!policy.handle(req, res) && !audited(req, res)) graphql(req, res);
     });
