@@ -98,6 +98,9 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     gateway,
     plugins: [ApolloServerPluginLandingPageDisabled()],
     includeStacktraceInErrorResponses: false,
+    // The process stops the server itself, in order (see its stop()); Apollo's own signal handler
+    // would stop it a second time and re-raise the signal into ours, and the process never exits.
+    stopOnTerminationSignals: false,
   });
   await server.start();
 

@@ -11,7 +11,9 @@ const gatewayPort = Number(process.env.PORT ?? DEFAULT_GATEWAY_PORT);
 const seedSize = Number(process.env.SOVGRAPH_SEED_SIZE ?? 300);
 const started = Date.now();
 
-const coalition = await launchCoalition({ dataDir, gatewayPort, seedSize, log: (line) => console.log(`  ${line}`) }).catch((error: Error) => {
+// PORT=0: free ports for everything (the gateway's and every subgraph's), as the tests use.
+const anyPorts = gatewayPort === 0 ? { referencePort: 0, firstNationPort: 0 } : {};
+const coalition = await launchCoalition({ dataDir, gatewayPort, ...anyPorts, seedSize, log: (line) => console.log(`  ${line}`) }).catch((error: Error) => {
   console.error(`sovgraph could not start: ${error.message}`);
   process.exit(1);
 });

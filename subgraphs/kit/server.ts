@@ -128,6 +128,9 @@ function createApolloServer(nation: string, enforcement: boolean, audit: AuditLo
       },
     ],
     includeStacktraceInErrorResponses: false,
+    // The process stops the server itself, in order (see its stop()); Apollo's own signal handler
+    // would stop it a second time and re-raise the signal into ours, and the process never exits.
+    stopOnTerminationSignals: false,
     formatError: (formatted, error) => maskUnexpected(nation, formatted, error),
   });
 }

@@ -98,6 +98,8 @@ function createApolloServer(attack: AttackCatalogue, kev: KevCatalogue): ApolloS
       ApolloServerPluginSchemaReportingDisabled(),
     ],
     includeStacktraceInErrorResponses: false,
+    // The process stops the server itself (its CLI handles the signals).
+    stopOnTerminationSignals: false,
     formatError: maskUnexpected,
   });
 }

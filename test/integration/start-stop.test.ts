@@ -1,0 +1,68 @@
+/**
+ * `npm start` as an operator's process manager runs it: started, asked, then stopped with SIGTERM
+ * sent to its process alone (not to its group, as a terminal's Ctrl-C would). Every process of the
+ * coalition must be gone, and the command must exit 0.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'sovgraph-start-stop-'));
+/** Whatever is still running when the test ends (it failed): killed, so nothing outlives the suite. */
+const started: number[] = [];
+afterAll(() => {
+  for (const pid of started.filter(alive)) process.kill(pid, 'SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Every live process whose parent is `pid` (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        return Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('an operator stops the coalition with SIGTERM', () => {
+  it('the gateway, the reference subgraph and all five nations exit, and so does the command, with 0', async () => {
+    const command = spawn(process.execPath, ['--import', 'tsx', 'gateway/cli/start-coalition.ts'], {
+      cwd: process.cwd(),
+      // As an operator runs it: not under NODE_ENV=test, which the test runner sets (Apollo acts on it).
+      env: { ...process.env, NODE_ENV: 'production', SOVGRAPH_DATA: dataDir, PORT: '0', SOVGRAPH_SEED_SIZE: '20' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    command.stdout.on('data', (chunk) => (output += chunk));
+    command.stderr.on('data', (chunk) => (output += chunk));
+    started.push(command.pid!);
+    const exited = new Promise<number | string | null>((resolve) => command.once('exit', (code) => resolve(code)));
+    await expect.poll(() => output, { timeout: 90_000, interval: 200 }).toMatch(/sovgraph is up/);
+    const gateway = output.match(/GraphQL endpoint\s+(\S+)/)![1]!;
+    expect((await fetch(gateway.replace('/graphql', '/health'))).status).toBe(200);
+    const coalition = childrenOf(command.pid!).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('subgraphs/cli/'));
+    expect(coalition.length).toBe(6); // five nations and the reference subgraph
+    started.push(...coalition);
+
+    command.kill('SIGTERM');
+    const within = new Promise<string>((resolve) => setTimeout(() => resolve('still running 20 s after SIGTERM'), 20_000).unref());
+    expect(await Promise.race([exited, within])).toBe(0);
+    await expect.poll(() => coalition.filter(alive), { timeout: 10_000 }).toEqual([]);
+  }, 120_000);
+});
