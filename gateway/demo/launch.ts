@@ -204,7 +204,8 @@ function runToEnd(args: string[]): Promise<string> {
 
 /** Starts a subgraph process and resolves with the URL it prints once it listens. */
 function spawnSubgraph(name: string, args: string[], children: ChildProcess[], log: (line: string) => void): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(NODE_WITH_TSX[0], [...NODE_WITH_TSX.slice(1), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its stdin is a pipe from this process: if this process dies, however, the subgraph stops too.
+  const child = spawn(NODE_WITH_TSX[0], [...NODE_WITH_TSX.slice(1), ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SOVGRAPH_STOP_WITH_PARENT: '1' } });
   children.push(child);
   return new Promise((resolvePromise, reject) => {
     let output = '';

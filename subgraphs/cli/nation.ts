@@ -10,6 +10,7 @@
 import { parseArgs } from 'node:util';
 import { isNationCode } from '../../policies';
 import { loadNationConfig, NationConfigError, readGatewayPublicKey, readPolicyTrust, readSignedRules, startNationSubgraph, type NationSubgraphConfig } from '../kit';
+import { stopOnSignals } from './stop-on-signals';
 
 const USAGE = `usage: npm run nation -- --config <nation.json>
        npm run nation -- --nation FRA --port 4101 [--host 127.0.0.1] [--data .data/silos/FRA | --database-url postgres://…] --gateway-key .data/keys/gateway.public.jwk
@@ -70,16 +71,7 @@ async function main(): Promise<void> {
   console.error(`[nation ${config.nation}] serving silo ${silo}`);
   console.log(subgraph.url);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) process.exit(1); // a second signal: stop waiting
-    stopping = true;
-    console.error(`[nation ${config.nation}] ${signal}: stopping`);
-    await subgraph.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  stopOnSignals(`[nation ${config.nation}]`, () => subgraph.stop());
 }
 
 /** Mistakes in the command line or the config: say what is wrong and how to call it, no stack. */

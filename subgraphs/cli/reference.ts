@@ -18,6 +18,7 @@ import {
   type ReferenceSubgraphOptions,
   type RunningReferenceSubgraph,
 } from '../reference';
+import { stopOnSignals } from './stop-on-signals';
 
 const USAGE = `usage: npm run reference -- --port 4100 [--host 127.0.0.1] --gateway-key <gateway public JWK file> [--attack <ATT&CK STIX bundle>] [--kev <KEV catalogue JSON>]`;
 /** Enough rejection lines to see what is wrong with a file without flooding the terminal. */
@@ -84,16 +85,7 @@ async function main(): Promise<void> {
   reportLoad(subgraph);
   console.log(subgraph.url);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) process.exit(1); // a second signal: stop waiting
-    stopping = true;
-    console.error(`[reference] ${signal}: stopping`);
-    await subgraph.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  stopOnSignals('[reference]', () => subgraph.stop());
 }
 
 /** Mistakes in the command line or in the files it names: say what is wrong, no stack. */
