@@ -16,7 +16,8 @@ export default defineConfig({
     maxWorkers: 2,
     fileParallelism: true,
     projects: [
-      { extends: true, test: { name: 'node', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/browser/**'] } },
+      // A real PostgreSQL server on a free port for the tests of a silo on a server (replicas).
+      { extends: true, test: { name: 'node', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/browser/**'], globalSetup: ['test/helpers/postgres-server.ts'] } },
       // Real headless Chromium (Debian's package): its global setup installs it on a clean machine,
       // and runs only when a browser test is selected.
       { extends: true, test: { name: 'browser', include: ['test/browser/**/*.test.ts'], globalSetup: ['test/browser/ensure-chromium.ts'] } },

@@ -166,13 +166,15 @@ class BatchingAuditLog implements AuditLog {
 type Head = { seq: number; hash: string } | null;
 
 /**
- * Appends the batch after the chain's head and returns the new head. After the head this log knows,
- * first, in one statement: when another writer (a replica) has extended the chain meanwhile, the
- * first seq is taken (it is the primary key) and nothing is written. Then, or when no head is
- * known, in one transaction that locks the head, reads it and inserts after it.
+ * Appends the batch after the chain's head and returns the new head. In a silo this process alone
+ * writes, straight after the head this log knows, in one statement: should another log of the same
+ * process have extended the chain meanwhile, the first seq is taken (it is the primary key) and
+ * nothing is written. Otherwise (no head known, or a server replicas share, where an unlocked
+ * insert would race the locked ones), in one transaction that locks the head, reads it and
+ * inserts after it.
  */
 async function appendToChain(db: SiloDb, batch: readonly Queued[], known: Head | undefined): Promise<Head> {
-  if (known !== undefined) {
+  if (known !== undefined && db.exclusive) {
     const rows = chainAfter(known, batch);
     try {
       await db.query(...insertStatement(rows));

@@ -17,6 +17,11 @@ export interface SiloDb extends SiloQueryable {
   transaction<T>(work: (tx: SiloQueryable) => Promise<T>): Promise<T>;
   /** SQL statements run since open (or since the last reset): lets tests prove batching. */
   readonly statements: { count: number };
+  /**
+   * Whether this process is the only writer: an embedded silo belongs to the one process that
+   * opened its data directory; a server may be shared by replicas of the nation's subgraph.
+   */
+  readonly exclusive: boolean;
   close(): Promise<void>;
 }
 
@@ -55,6 +60,7 @@ async function openPglite(dataDir: string | undefined): Promise<SiloDb> {
   return {
     ...queryable(pg),
     statements,
+    exclusive: true,
     transaction: (work) => pg.transaction((tx) => work(queryable(tx))),
     close: () => pg.close(),
   };
@@ -76,6 +82,7 @@ async function openPostgres(databaseUrl: string, nation: string): Promise<SiloDb
   return {
     ...queryable(pool),
     statements,
+    exclusive: false,
     async transaction(work) {
       const client = await pool.connect();
       try {

@@ -238,10 +238,10 @@ describe('an operator who edits the log behind the trigger', () => {
 });
 
 /**
- * Only a real PostgreSQL server has replicas: set TEST_DATABASE_URL to run this against one (a
- * throwaway schema is made and dropped).
+ * Only a real PostgreSQL server has replicas: the tests' global setup starts one (or names yours in
+ * TEST_DATABASE_URL); a throwaway schema is made and dropped.
  */
-describe.skipIf(!process.env.TEST_DATABASE_URL)('FRA replicas sharing one PostgreSQL server', () => {
+describe('FRA replicas sharing one PostgreSQL server', () => {
   const databaseUrl = process.env.TEST_DATABASE_URL!;
   const nation = `AUD${process.pid}`;
 

@@ -30,6 +30,7 @@ function pretendSilo() {
   const db: SiloDb = {
     query: tx.query,
     statements: { count: 0 },
+    exclusive: false,
     close: async () => undefined,
     async transaction(work) {
       state.transactions += 1;
