@@ -147,15 +147,21 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     url: `http://${config.host ?? '127.0.0.1'}:${port}/graphql`,
     refusedNations,
     policy: policy.store,
-    async stop() {
+    // Once, however often it is asked (a signal handler and a test's teardown may both ask).
+    stop: once(async () => {
       policy.stop();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
       await server.stop();
       await nationsSource.close();
       await Promise.all([...otherSources.values()].map((s) => s.close()));
-    },
+    }),
   };
+}
+
+function once(work: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => (running ??= work());
 }
 
 function bearerToken(req: IncomingMessage): string | undefined {

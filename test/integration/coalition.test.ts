@@ -178,6 +178,15 @@ describe('a nation that is slow or down costs only its own data', () => {
   });
 });
 
+describe('stopping', () => {
+  it('the gateway stops once however often it is asked, and no longer answers', async () => {
+    const url = world.coalition.gateway.url;
+    await Promise.all([world.coalition.gateway.stop(), world.coalition.gateway.stop()]);
+    await world.coalition.gateway.stop();
+    await expect(fetch(url.replace('/graphql', '/health'))).rejects.toThrow();
+  });
+});
+
 function definitionsOf(sdl: string): string[] {
   return parse(sdl)
     .definitions.map((d) => print(d))
