@@ -37,6 +37,8 @@ export interface LaunchOptions {
   policyPollMs?: number;
   /** false: no policy anywhere, the benchmark's "policy off" baseline. */
   enforcement?: boolean;
+  /** Each subgraph process writes V8 CPU profiles into `<dir>/<name>/` when it stops (`npm run bench:profile`). */
+  cpuProfileDir?: string;
   log?: (line: string) => void;
 }
 
@@ -68,9 +70,9 @@ export async function launchCoalition(options: LaunchOptions): Promise<RunningCo
     const portOf = (i: number) => (options.firstNationPort === 0 ? 0 : (options.firstNationPort ?? DEFAULT_FIRST_NATION_PORT) + i);
     const referencePort = options.referencePort ?? DEFAULT_REFERENCE_PORT;
     const [reference, ...running] = await Promise.all([
-      spawnSubgraph('reference', ['subgraphs/cli/reference.ts', '--port', String(referencePort), '--gateway-key', keys.gatewayPublicKeyFile], children, log),
+      spawnSubgraph('reference', ['subgraphs/cli/reference.ts', '--port', String(referencePort), '--gateway-key', keys.gatewayPublicKeyFile], children, log, options.cpuProfileDir),
       ...nations.map((nation, i) =>
-        spawnSubgraph(nation, ['subgraphs/cli/nation.ts', '--nation', nation, '--port', String(portOf(i)), '--data', siloDir(dataDir, nation), '--gateway-key', keys.gatewayPublicKeyFile, ...policyArgs(options, signed, nation)], children, log),
+        spawnSubgraph(nation, ['subgraphs/cli/nation.ts', '--nation', nation, '--port', String(portOf(i)), '--data', siloDir(dataDir, nation), '--gateway-key', keys.gatewayPublicKeyFile, ...policyArgs(options, signed, nation)], children, log, options.cpuProfileDir),
       ),
     ]);
     const runningNations = running.map((r, i) => ({ nation: nations[i]!, ...r }));
@@ -203,9 +205,11 @@ function runToEnd(args: string[]): Promise<string> {
 }
 
 /** Starts a subgraph process and resolves with the URL it prints once it listens. */
-function spawnSubgraph(name: string, args: string[], children: ChildProcess[], log: (line: string) => void): Promise<{ url: string; child: ChildProcess }> {
+function spawnSubgraph(name: string, args: string[], children: ChildProcess[], log: (line: string) => void, cpuProfileDir?: string): Promise<{ url: string; child: ChildProcess }> {
+  // One folder a subgraph: V8 writes a profile per thread (tsx's loader runs on a thread of its own).
+  const profiling = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfileDir, name)}`] : [];
   // Its stdin is a pipe from this process: if this process dies, however, the subgraph stops too.
-  const child = spawn(NODE_WITH_TSX[0], [...NODE_WITH_TSX.slice(1), ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SOVGRAPH_STOP_WITH_PARENT: '1' } });
+  const child = spawn(NODE_WITH_TSX[0], [...profiling, ...NODE_WITH_TSX.slice(1), ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SOVGRAPH_STOP_WITH_PARENT: '1' } });
   children.push(child);
   return new Promise((resolvePromise, reject) => {
     let output = '';

@@ -25,6 +25,7 @@ import { ASSERTION_HEADER, createAssertionSigner, type Principal } from '../../p
 import { launchCoalition } from '../../gateway/demo/launch';
 import { mintToken } from '../../gateway/demo/tokens';
 import { runLoad, type LoadResult } from './load';
+import { nestedQuery } from './queries';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -32,19 +33,7 @@ const seedSize = Number(process.env.BENCH_SEED_SIZE ?? 400);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 8);
 
-const nestedQuery = (techniqueFields: string) => `query Bench {
-  indicators(first: 50) {
-    edges { cursor node {
-      id nation stixId pattern patternType indicatorTypes validFrom validUntil confidence
-      killChainPhases { killChainName phaseName }
-      techniques { ${techniqueFields} }
-      source { name kind }
-      sightings { count firstSeen lastSeen }
-      marking { classification tlp releasableTo caveats }
-    } }
-    pageInfo { hasNextPage endCursor }
-  }
-}`;
+
 
 const principal: Principal = { subject: 'bench', nation: 'FRA', clearance: 'TOP_SECRET', roles: ['analyst'], communities: ['NATO', 'EU'] };
 
