@@ -2,7 +2,7 @@
  * How a nation subgraph applies the policy engine to its silo: which rows a caller may know exist
  * (compiled to SQL), and the facts the engine decides a row's fields on.
  */
-import { combineMarkings, type Marking, type ObjectFacts, type PolicyEngine, type Principal } from '../../policies';
+import { combineMarkings, type Marking, type ObjectCondition, type ObjectFacts, type PolicyEngine, type Principal } from '../../policies';
 import { conditionSql, type ObjectRow, type Visibility } from '../silo';
 import { markingOf } from './stix-fields';
 import { directPropertyOf, FIELD_SOURCES, fieldMarkingsOf, NATION_TYPE_OF_STIX_TYPE, STIX_TYPES_OF, type NationTypeName } from './stix-properties';
@@ -21,10 +21,21 @@ export function visibilityFor(engine: PolicyEngine, principal: Principal, nation
     const onlyNationTypes = stixTypes?.every((t) => NATION_TYPE_OF_STIX_TYPE[t]) ?? false;
     // A page of one type needs no CASE: its one condition is all the planner should see.
     if (onlyNationTypes && listed.length === 1) return typeSql(listed[0]!);
+    const baseline = engine.baselineWhen(principal, nation);
+    // Usually no rule says who may see which type: every branch is the marking baseline, and the
+    // CASE (a type test per branch, and every branch's values parsed again per statement) is one condition.
+    const conditions = listed.map((type) => engine.visibleWhen(principal, nation, type));
+    if (!onlyNationTypes && conditions.every((c) => sameMarkingCondition(c, baseline))) return conditionSql(baseline, alias, bind, () => undefined);
     const branches = listed.map((type) => `WHEN ${alias}.type = ANY(${bind(STIX_TYPES_OF[type])}::text[]) THEN ${typeSql(type)}`);
-    const others = onlyNationTypes ? 'FALSE' : conditionSql(engine.baselineWhen(principal, nation), alias, bind, () => undefined);
+    const others = onlyNationTypes ? 'FALSE' : conditionSql(baseline, alias, bind, () => undefined);
     return `(CASE ${branches.join(' ')} ELSE ${others} END)`;
   };
+}
+
+/** The same condition, on markings only (a field value is read through each type's own properties). */
+function sameMarkingCondition(a: ObjectCondition, b: ObjectCondition): boolean {
+  const text = JSON.stringify(a);
+  return !text.includes('"field-value"') && text === JSON.stringify(b);
 }
 
 /**
