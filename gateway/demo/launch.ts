@@ -208,7 +208,8 @@ function runToEnd(args: string[]): Promise<string> {
 function spawnSubgraph(name: string, args: string[], children: ChildProcess[], log: (line: string) => void, cpuProfileDir?: string): Promise<{ url: string; child: ChildProcess }> {
   // One folder a subgraph: V8 writes a profile per thread (tsx's loader runs on a thread of its own).
   const profiling = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(cpuProfileDir, name)}`] : [];
-  // Its stdin is a pipe from this process: if this process dies, however, the subgraph stops too.
+  // Its stdin is a pipe from this process: if this process dies, however, the subgraph stops too
+  // (SOVGRAPH_STOP_WITH_PARENT is read by subgraphs/cli/stop-on-signals.ts).
   const child = spawn(NODE_WITH_TSX[0], [...profiling, ...NODE_WITH_TSX.slice(1), ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SOVGRAPH_STOP_WITH_PARENT: '1' } });
   children.push(child);
   return new Promise((resolvePromise, reject) => {

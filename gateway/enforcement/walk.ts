@@ -183,16 +183,16 @@ function walkObject(state: WalkState, object: Record<string, unknown>, staticTyp
   }
   for (const { key, name, type, childSets, isCursor } of planOf(state, runtimeType, fields)) {
     if (!(key in object)) continue;
+    // Most fields are allowed leaves: their path is built only when something is reported at it or below it.
+    const fieldPath = childSets.length ? [...path, key] : undefined;
     if (facts) {
       const decision = state.engine.decide(state.principal, facts, name);
-      // Most fields are allowed leaves: their path is built only when something is reported at it.
-      if (decision.effect !== 'allow' || childSets.length) {
-        if (!applyDecision(state, object, key, facts, name, decision, [...path, key])) continue;
+      if (decision.effect !== 'allow' || fieldPath) {
+        if (!applyDecision(state, object, key, facts, name, decision, fieldPath ?? [...path, key])) continue;
       } else releaseField(state, facts, name);
     }
     if (isCursor && state.sealCursor && typeof object[key] === 'string') object[key] = state.sealCursor(object[key] as string);
-    if (!type || !childSets.length) continue;
-    const fieldPath = [...path, key];
+    if (!type || !fieldPath) continue;
     const value = object[key];
     const walked = walkValue(state, value, type, childSets, fieldPath);
     if (walked !== INVISIBLE) {

@@ -16,11 +16,11 @@ import {
   isNonNullType,
   isObjectType,
   isUnionType,
+  responsePathAsArray,
   type GraphQLField,
   type GraphQLFieldResolver,
   type GraphQLNamedType,
   type GraphQLObjectType,
-  type GraphQLResolveInfo,
   type GraphQLSchema,
 } from 'graphql';
 import { applyTransform, KEPT_FIELDS, NOT_APPLICABLE, redact, type Decision, type TransformName } from '../../policies';
@@ -89,7 +89,6 @@ function refused(typeName: string, fieldName: string): Resolver {
 function decided(typeName: NationTypeName, field: GraphQLField<unknown, unknown>, original: Resolver): Resolver {
   const named = getNamedType(field.type);
   const valueKind: ValueKind = isObjectType(named) && !isNationType(named) ? 'carried-object' : isObjectType(named) || isInterfaceType(named) ? 'nation-object' : 'scalar';
-  // A non-null field cannot resolve to null: its error is thrown, and graphql-js nulls the parent.
   const nullable = !isNonNullType(field.type);
   return (parent, args, ctx, info) => {
     const object = parent as NationObjectParent;
@@ -100,22 +99,21 @@ function decided(typeName: NationTypeName, field: GraphQLField<unknown, unknown>
       ctx.releases.released.add(object.id);
       return original(parent, args, ctx, info);
     }
-    const release = { object: object.id, field: field.name, path: pathOf(info), reason: decision.reason };
-    const withhold = (reason: string) => {
+    const path = responsePathAsArray(info.path);
+    const release = { object: object.id, field: field.name, path: path.join('.'), reason: decision.reason };
+    /** Null with its error noted for the answer; a non-null field throws it instead, and graphql-js nulls the parent. */
+    const withhold = (reason: string): null => {
       ctx.releases.withheld.push({ ...release, reason });
-      return withheldError(object.nation, object.id, typeName, field.name, reason, info);
+      if (!nullable) throw withheldError(object.nation, object.id, typeName, field.name, reason, info);
+      return withheldField(ctx.releases, object.nation, object.id, typeName, field.name, reason, path);
     };
-    if (decision.effect === 'deny') {
-      if (!nullable) throw withhold(decision.reason);
-      ctx.releases.withheld.push({ ...release, reason: decision.reason });
-      return withheldField(ctx.releases, object.nation, object.id, typeName, field.name, decision.reason, info);
-    }
+    if (decision.effect === 'deny') return withhold(decision.reason);
     ctx.releases.released.add(object.id);
     return then(original(parent, args, ctx, info), (value) => {
       const altered = alter(decision, value, valueKind);
       if (altered === NOT_APPLICABLE) {
         ctx.releases.released.delete(object.id);
-        throw withhold(`${decision.reason} (${decision.transform} does not apply to this value)`);
+        return withhold(`${decision.reason} (${decision.transform} does not apply to this value)`);
       }
       if (decision.effect === 'redact') ctx.releases.redacted.push(release);
       else ctx.releases.transformed.push({ ...release, transform: decision.transform! });
@@ -152,10 +150,4 @@ function isGeneralised(value: unknown): value is Generalised {
 
 function then<T>(value: T | Promise<T>, next: (value: T) => unknown): unknown {
   return value instanceof Promise ? value.then(next) : next(value);
-}
-
-function pathOf(info: GraphQLResolveInfo): string {
-  const keys: Array<string | number> = [];
-  for (let p: GraphQLResolveInfo['path'] | undefined = info.path; p; p = p.prev) keys.push(p.key);
-  return keys.reverse().join('.');
 }

@@ -15,17 +15,19 @@ export const NATION_TYPES = Object.keys(STIX_TYPES_OF) as NationTypeName[];
  * values of a decided field), the marking baseline on their own marking.
  */
 export function visibilityFor(engine: PolicyEngine, principal: Principal, nation: string): Visibility {
+  const baseline = engine.baselineWhen(principal, nation);
+  // Usually no rule says who may see which type: every type's condition is the marking baseline,
+  // and a statement over several types needs that one condition, not a CASE (a type test per
+  // branch, and every branch's values bound and parsed again per statement). Worked out once a request.
+  let baselineForAll: boolean | undefined;
+  const everyTypeIsBaseline = () => (baselineForAll ??= NATION_TYPES.every((type) => sameMarkingCondition(engine.visibleWhen(principal, nation, type), baseline)));
   return (alias, bind, stixTypes) => {
     const typeSql = (type: NationTypeName) => conditionSql(engine.visibleWhen(principal, nation, type), alias, bind, (field) => directPropertyOf(type, field));
     const listed = NATION_TYPES.filter((type) => !stixTypes || STIX_TYPES_OF[type].some((t) => stixTypes.includes(t)));
     const onlyNationTypes = stixTypes?.every((t) => NATION_TYPE_OF_STIX_TYPE[t]) ?? false;
     // A page of one type needs no CASE: its one condition is all the planner should see.
     if (onlyNationTypes && listed.length === 1) return typeSql(listed[0]!);
-    const baseline = engine.baselineWhen(principal, nation);
-    // Usually no rule says who may see which type: every branch is the marking baseline, and the
-    // CASE (a type test per branch, and every branch's values parsed again per statement) is one condition.
-    const conditions = listed.map((type) => engine.visibleWhen(principal, nation, type));
-    if (!onlyNationTypes && conditions.every((c) => sameMarkingCondition(c, baseline))) return conditionSql(baseline, alias, bind, () => undefined);
+    if (!onlyNationTypes && everyTypeIsBaseline()) return conditionSql(baseline, alias, bind, () => undefined);
     const branches = listed.map((type) => `WHEN ${alias}.type = ANY(${bind(STIX_TYPES_OF[type])}::text[]) THEN ${typeSql(type)}`);
     const others = onlyNationTypes ? 'FALSE' : conditionSql(baseline, alias, bind, () => undefined);
     return `(CASE ${branches.join(' ')} ELSE ${others} END)`;
@@ -34,8 +36,21 @@ export function visibilityFor(engine: PolicyEngine, principal: Principal, nation
 
 /** The same condition, on markings only (a field value is read through each type's own properties). */
 function sameMarkingCondition(a: ObjectCondition, b: ObjectCondition): boolean {
-  const text = JSON.stringify(a);
-  return !text.includes('"field-value"') && text === JSON.stringify(b);
+  return a === b || (!readsFieldValues(a) && JSON.stringify(a) === JSON.stringify(b));
+}
+
+function readsFieldValues(condition: ObjectCondition): boolean {
+  switch (condition.kind) {
+    case 'field-value':
+      return true;
+    case 'all':
+    case 'any':
+      return condition.of.some(readsFieldValues);
+    case 'not':
+      return readsFieldValues(condition.condition);
+    default:
+      return false;
+  }
 }
 
 /**

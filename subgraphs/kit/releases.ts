@@ -35,15 +35,14 @@ export function createReleaseLog(): ReleaseLog {
  * `withheldError` gives, without a GraphQLError thrown through graphql-js and formatted by Apollo:
  * a page with a withheld field per object paid more for that than for deciding every field.
  */
-export function withheldField(log: ReleaseLog, owner: string, objectId: string, type: string, field: string, reason: string, at: GraphQLResolveInfo): null {
-  log.errors.push({ message: withheldMessage(owner, objectId, type, field, reason), path: responsePathAsArray(at.path), extensions: { code: 'WITHHELD', owner, reason } });
+export function withheldField(log: ReleaseLog, owner: string, objectId: string, type: string, field: string, reason: string, path: ReadonlyArray<string | number>): null {
+  log.errors.push({ message: withheldMessage(owner, objectId, type, field, reason), path, extensions: { code: 'WITHHELD', owner, reason } });
   return null;
 }
 
 /** An execution's errors with the withheld fields' errors joined: every answer goes out through this. */
-export function withWithheldErrors<E>(errors: readonly E[] | undefined, log: ReleaseLog): Array<E | GraphQLFormattedError> | undefined {
-  if (log.errors.length === 0) return errors ? [...errors] : undefined;
-  return [...(errors ?? []), ...log.errors];
+export function withWithheldErrors<E>(errors: readonly E[] | undefined, log: ReleaseLog): ReadonlyArray<E | GraphQLFormattedError> | undefined {
+  return log.errors.length === 0 ? errors : [...(errors ?? []), ...log.errors];
 }
 
 function withheldMessage(owner: string, objectId: string, type: string, field: string, reason: string): string {

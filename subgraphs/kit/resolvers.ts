@@ -3,7 +3,7 @@
  * document; every reference goes through the request's loaders. A reference to an object another
  * nation holds resolves to its id only: the gateway fetches the rest from the owner.
  */
-import { GraphQLError, Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
+import { GraphQLError, Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import type { LinkedObject, ObjectRow } from '../silo';
 import type { AttackPattern, Resolvers, Vulnerability } from '../contract/types.generated';
 import type { NationContext } from './context';
@@ -129,8 +129,23 @@ async function connection(ctx: NationContext, types: readonly string[], args: Co
   };
 }
 
-/** Whether a connection field's selection reaches `edges { node }`, through fragments too. */
+/**
+ * A connection field of a parsed query (the server hands every request sending that query the same
+ * nodes) selects its nodes or not for good: worked out once. Merged field nodes, whose set can
+ * change with a request's variables, are worked out each time.
+ */
+const nodesSelected = new WeakMap<FieldNode, boolean>();
+
 function selectsNodes(info: GraphQLResolveInfo): boolean {
+  const [only, ...others] = info.fieldNodes;
+  if (others.length > 0 || !only) return selectsNodesNow(info);
+  let selected = nodesSelected.get(only);
+  if (selected === undefined) nodesSelected.set(only, (selected = selectsNodesNow(info)));
+  return selected;
+}
+
+/** Whether a connection field's selection reaches `edges { node }`, through fragments too. */
+function selectsNodesNow(info: GraphQLResolveInfo): boolean {
   const selects = (selectionSet: SelectionSetNode | undefined, name: string, within: (inner: SelectionSetNode | undefined) => boolean): boolean =>
     (selectionSet?.selections ?? []).some((selection) => {
       if (selection.kind === Kind.FIELD) return selection.name.value === name && within(selection.selectionSet);

@@ -145,12 +145,24 @@ function auditRelease(audit: AuditLog, { principal, releases }: NationContext, o
   const fields = (list: ReleaseLog['withheld']) => list.map(({ object, field, reason }) => ({ object, field, reason }));
   audit.record({
     principal: { subject: principal.subject, nation: principal.nation, clearance: principal.clearance, roles: principal.roles, communities: principal.communities },
-    operation: { name: operationName, queryHash: createHash('sha256').update(query).digest('hex') },
+    operation: { name: operationName, queryHash: queryHashOf(query) },
     released: [...releases.released],
     withheld: fields(releases.withheld),
     redacted: fields(releases.redacted),
     transformed: releases.transformed.map(({ object, field, reason, transform }) => ({ object, field, reason, transform })),
   });
+}
+
+/** The gateway sends the same few query texts over and over: each is hashed once (a bounded memo). */
+const queryHashes = new Map<string, string>();
+function queryHashOf(query: string): string {
+  let hash = queryHashes.get(query);
+  if (hash === undefined) {
+    hash = createHash('sha256').update(query).digest('hex');
+    if (queryHashes.size >= 1000) queryHashes.clear();
+    queryHashes.set(query, hash);
+  }
+  return hash;
 }
 
 /**
