@@ -12,9 +12,10 @@ import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ASSERTION_HEADER, createAssertionSigner, type AssertionSigner, type Principal } from '../../policies';
 import { REFERENCE_AUDIENCE, startReferenceSubgraph, type RunningReferenceSubgraph } from '../../subgraphs/reference';
+import { PUBLIC_DATA } from '../helpers/public-data';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const REAL_KEV = resolve(REPO, '../shared/data/kev/known_exploited_vulnerabilities.json');
+const REAL_KEV = join(PUBLIC_DATA, 'kev/known_exploited_vulnerabilities.json');
 const ANALYST: Principal = { subject: 'analyst@deu', nation: 'DEU', clearance: 'SECRET', roles: ['analyst'], communities: ['NATO', 'EU'] };
 
 interface Answer {

@@ -4,7 +4,6 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type { ValidateFunction } from 'ajv';
@@ -12,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSilo, type SiloDb } from '../../subgraphs/silo/db';
 import { defaultMarkingFor, exportBundle, importBundle, type Bundle, type StixObject } from '../../subgraphs/stix';
 import { generateNationBundle } from '../../subgraphs/seed/generate';
+import { PUBLIC_DATA } from '../helpers/public-data';
 
-const SHARED = fileURLToPath(new URL('../../../shared/data/', import.meta.url));
-const SCHEMAS = join(SHARED, 'stix2-json-schemas/schemas');
+const SCHEMAS = join(PUBLIC_DATA, 'stix2-json-schemas/schemas');
 const SCHEMA_BASE = 'http://raw.githubusercontent.com/oasis-open/cti-stix2-json-schemas/stix2.1/schemas/';
 
 /** The OASIS schemas are draft 2020-12 and refer to each other relatively: load them all by their $id. */
@@ -138,7 +137,7 @@ describe('a German operator exports the seeded silo', () => {
 describe('a French operator exports what they imported from elsewhere', () => {
   it('the APT1 report round-trips and validates, default markings included', async () => {
     const original = await silo('FRA');
-    const apt1 = JSON.parse(readFileSync(join(SHARED, 'stix-apt1-bundle.json'), 'utf8'));
+    const apt1 = JSON.parse(readFileSync(join(PUBLIC_DATA, 'stix-apt1-bundle.json'), 'utf8'));
     await importBundle(original, apt1, { nation: 'FRA', defaultMarking: defaultMarkingFor('FRA') });
     const exported = await exportBundle(original, { nation: 'FRA' });
     expect(schemaErrors(ajv, exported)).toEqual([]);

@@ -3,6 +3,7 @@
  * reported object by object, loading twice changes nothing, and references become links that know
  * which nation holds their far end.
  */
+import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { classificationRank, tlpRank } from '../../policies';
@@ -19,8 +20,9 @@ import {
   tlpMarkingDefinition,
   type StixObject,
 } from '../../subgraphs/stix';
+import { PUBLIC_DATA } from '../helpers/public-data';
 
-const APT1 = new URL('../../../shared/data/stix-apt1-bundle.json', import.meta.url);
+const APT1 = join(PUBLIC_DATA, 'stix-apt1-bundle.json');
 
 const FRA = { nation: 'FRA', defaultMarking: defaultMarkingFor('FRA') };
 const DEU = { nation: 'DEU', defaultMarking: defaultMarkingFor('DEU') };

@@ -5,8 +5,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -22,10 +21,10 @@ import {
   parseAttackBundle,
   parseKevCatalogue,
 } from '../../subgraphs/reference';
+import { PUBLIC_DATA } from '../helpers/public-data';
 
-const SHARED_DATA = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/data');
-const REAL_KEV = join(SHARED_DATA, 'kev/known_exploited_vulnerabilities.json');
-const STIX_SCHEMAS = join(SHARED_DATA, 'stix2-json-schemas/schemas');
+const REAL_KEV = join(PUBLIC_DATA, 'kev/known_exploited_vulnerabilities.json');
+const STIX_SCHEMAS = join(PUBLIC_DATA, 'stix2-json-schemas/schemas');
 
 const scratch = mkdtempSync(join(tmpdir(), 'sovgraph-reference-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -56,7 +55,7 @@ describe("an operator loading CISA's real KEV catalogue", () => {
   });
 });
 
-describe('the built-in sets, so the product runs without ../shared', () => {
+describe('the built-in sets, so the product runs without the public data files', () => {
   it('the KEV catalogue holds the real entries everyone asks about, copied unchanged from CISA', () => {
     const builtIn = loadKevCatalogue();
     expect(builtIn.source).toBe(BUILT_IN_KEV_CATALOGUE);

@@ -2,6 +2,7 @@
  * The demo's seed data: five nations' STIX bundles, the same every time, realistic enough to show every
  * marking feature and cross-nation reference the coalition has to handle.
  */
+import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Marking } from '../../policies';
@@ -18,8 +19,9 @@ import {
   type MarkingPart,
   type StixObject,
 } from '../../subgraphs/stix';
+import { PUBLIC_DATA } from '../helpers/public-data';
 
-const KEV = new URL('../../../shared/data/kev/known_exploited_vulnerabilities.json', import.meta.url);
+const KEV = join(PUBLIC_DATA, 'kev/known_exploited_vulnerabilities.json');
 
 const coalition = generateCoalitionBundles({ size: DEFAULT_SEED_SIZE });
 
