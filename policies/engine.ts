@@ -156,23 +156,23 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
   // name: no string is built per decision. Anything else takes the full string key below.
   const plain = new Map<string, Map<string, Map<string, Decision>>>();
   let plainSize = 0;
+  // Where a facts object's plain decisions live, for the principal that last asked about it: the
+  // next field of the same object costs two map lookups, not a walk through the nested keys.
+  const plainOf = new WeakMap<ObjectFacts, { principal: Principal; byField: Map<string, Decision>; valueNames: Map<string, string[]> }>();
 
   function decide(principal: Principal, object: ObjectFacts, field: string): Decision {
     stats.decisions++;
-    if (object.fieldMarkings?.[field] === undefined && valuesLookedAt(object.owner, object.type, field).length === 0) {
-      let byObject: Map<string, Map<string, Decision>> | undefined;
-      let byField: Map<string, Decision> | undefined;
+    let memo = plainOf.get(object);
+    if (memo?.principal !== principal) {
       try {
-        const pk = principalKeyOf(principal);
-        byObject = plain.get(pk);
-        if (!byObject) plain.set(pk, (byObject = new Map()));
-        const ok = objectKeyOf(object);
-        byField = byObject.get(ok);
-        if (!byField) byObject.set(ok, (byField = new Map()));
+        memo = { principal, byField: plainDecisionsOf(principal, object), valueNames: valueNamesOf(object.owner, object.type) };
       } catch {
         return { effect: 'deny', reason: 'error:undecidable' };
       }
-      const hit = byField.get(field);
+      plainOf.set(object, memo);
+    }
+    if (object.fieldMarkings?.[field] === undefined && (memo.valueNames.get(field) ?? valuesLookedAt(object.owner, object.type, field)).length === 0) {
+      const hit = memo.byField.get(field);
       if (hit) {
         stats.cacheHits++;
         return hit;
@@ -182,7 +182,7 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
         plain.clear();
         plainSize = 0;
       }
-      byField.set(field, decision);
+      memo.byField.set(field, decision);
       plainSize++;
       return decision;
     }
@@ -201,6 +201,17 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
     if (cache.size >= cacheSize) cache.clear();
     cache.set(key, decision);
     return decision;
+  }
+
+  /** The plain decisions of one principal class about one object class (owner, type, marking). */
+  function plainDecisionsOf(principal: Principal, object: ObjectFacts): Map<string, Decision> {
+    const pk = principalKeyOf(principal);
+    let byObject = plain.get(pk);
+    if (!byObject) plain.set(pk, (byObject = new Map()));
+    const ok = objectKeyOf(object);
+    let byField = byObject.get(ok);
+    if (!byField) byObject.set(ok, (byField = new Map()));
+    return byField;
   }
 
   function decideUncached(principal: Principal, object: ObjectFacts, field: string): Decision {
@@ -241,11 +252,15 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
 
   // owner → type → field → names: nested maps, so the hot path builds no string to look it up.
   const valuesLookedAtMemo = new Map<string, Map<string, Map<string, string[]>>>();
-  function valuesLookedAt(owner: string, type: string, field: string): string[] {
+  function valueNamesOf(owner: string, type: string): Map<string, string[]> {
     let byType = valuesLookedAtMemo.get(owner);
     if (!byType) valuesLookedAtMemo.set(owner, (byType = new Map()));
     let byField = byType.get(type);
     if (!byField) byType.set(type, (byField = new Map()));
+    return byField;
+  }
+  function valuesLookedAt(owner: string, type: string, field: string): string[] {
+    const byField = valueNamesOf(owner, type);
     let names = byField.get(field);
     if (!names) {
       const rules = [...candidatesOf(owners.get(owner), type, field), ...candidatesOf(coalition, type, field)];

@@ -18,9 +18,8 @@ export function visibilityFor(engine: PolicyEngine, principal: Principal, nation
   const baseline = engine.baselineWhen(principal, nation);
   // Usually no rule says who may see which type: every type's condition is the marking baseline,
   // and a statement over several types needs that one condition, not a CASE (a type test per
-  // branch, and every branch's values bound and parsed again per statement). Worked out once a request.
-  let baselineForAll: boolean | undefined;
-  const everyTypeIsBaseline = () => (baselineForAll ??= NATION_TYPES.every((type) => sameMarkingCondition(engine.visibleWhen(principal, nation, type), baseline)));
+  // branch, and every branch's values bound and parsed again per statement).
+  const everyTypeIsBaseline = () => isBaselineForEveryType(engine, principal, nation, baseline);
   return (alias, bind, stixTypes) => {
     const typeSql = (type: NationTypeName) => conditionSql(engine.visibleWhen(principal, nation, type), alias, bind, (field) => directPropertyOf(type, field));
     const listed = NATION_TYPES.filter((type) => !stixTypes || STIX_TYPES_OF[type].some((t) => stixTypes.includes(t)));
@@ -32,6 +31,20 @@ export function visibilityFor(engine: PolicyEngine, principal: Principal, nation
     const others = onlyNationTypes ? 'FALSE' : conditionSql(baseline, alias, bind, () => undefined);
     return `(CASE ${branches.join(' ')} ELSE ${others} END)`;
   };
+}
+
+/**
+ * The engine hands out one condition object per principal class and owner (and type), so whether
+ * every type's condition is the baseline is worked out once per baseline object, not per request.
+ */
+const baselineForEveryType = new WeakMap<ObjectCondition, boolean>();
+function isBaselineForEveryType(engine: PolicyEngine, principal: Principal, nation: string, baseline: ObjectCondition): boolean {
+  let same = baselineForEveryType.get(baseline);
+  if (same === undefined) {
+    same = NATION_TYPES.every((type) => sameMarkingCondition(engine.visibleWhen(principal, nation, type), baseline));
+    baselineForEveryType.set(baseline, same);
+  }
+  return same;
 }
 
 /** The same condition, on markings only (a field value is read through each type's own properties). */

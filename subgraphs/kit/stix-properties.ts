@@ -98,12 +98,21 @@ export function fieldMarkingsOf(
   const marked: Record<string, Marking> = {};
   for (const { selectors, marking } of granular) {
     for (const selector of selectors) {
-      const property = selector.split('.')[0]!;
-      for (const [field, source] of Object.entries(FIELD_SOURCES[type])) {
-        if (source.property !== property || field === 'id' || field === 'stixId') continue;
+      const dot = selector.indexOf('.');
+      for (const field of FIELDS_SHOWING[type].get(dot < 0 ? selector : selector.slice(0, dot)) ?? []) {
         marked[field] = marked[field] ? combine(marked[field]!, marking) : marking;
       }
     }
   }
   return marked;
+}
+
+/** Per type, the fields that show each document property (ids excepted: they are the object's own). */
+const FIELDS_SHOWING = {} as Record<NationTypeName, ReadonlyMap<string, readonly string[]>>;
+for (const [type, sources] of Object.entries(FIELD_SOURCES) as Array<[NationTypeName, (typeof FIELD_SOURCES)[NationTypeName]]>) {
+  const showing = new Map<string, string[]>();
+  for (const [field, source] of Object.entries(sources)) {
+    if (field !== 'id' && field !== 'stixId') showing.set(source.property, [...(showing.get(source.property) ?? []), field]);
+  }
+  FIELDS_SHOWING[type] = showing;
 }
