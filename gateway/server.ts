@@ -93,10 +93,11 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     principalOf: (context) => (context as GatewayContext).principal,
     enabled: config.enforcement !== false,
     cursors: createCursorSeal(config.cursorKey),
+    collectingWithheld: (context, withheld): GatewayContext => ({ ...(context as GatewayContext), withheldAtSource: withheld }),
   });
   const server = new ApolloServer<GatewayContext>({
     gateway,
-    plugins: [ApolloServerPluginLandingPageDisabled()],
+    plugins: [ApolloServerPluginLandingPageDisabled(), gateway.plugin],
     includeStacktraceInErrorResponses: false,
     // The process stops the server itself, in order (see its stop()); Apollo's own signal handler
     // would stop it a second time and re-raise the signal into ours, and the process never exits.

@@ -9,7 +9,8 @@
  * The server caches the client's document: it is never mutated, only replaced on a derived context.
  */
 import { createHash } from 'node:crypto';
-import { GraphQLError, Kind, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { GraphQLError, Kind, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import type { ApolloServerPlugin } from '@apollo/server';
 import type {
   GatewayExecutor,
   GatewayGraphQLRequestContext,
@@ -21,7 +22,7 @@ import type {
 import type { PolicyEngine, Principal } from '../../policies';
 import { CursorRejected, openCursorArguments, type CursorSeal } from './cursors';
 import { injectPolicyInputs, reservedAliasesIn } from './rewrite';
-import { enforceResult } from './walk';
+import { enforceResult, type AnswerError } from './walk';
 
 export interface EnforcementOptions {
   /** The rules to enforce for a request: those in force, read per request so they swap without a restart. */
@@ -32,6 +33,12 @@ export interface EnforcementOptions {
   enabled?: boolean;
   /** Seals the cursors the client sees and opens those it sends back. */
   cursors: CursorSeal;
+  /**
+   * The request's context as the data sources get it, with a list they put the nations' WITHHELD
+   * errors in instead of handing them to Apollo Gateway, which would make a GraphQLError of each
+   * (see AnswerError). Without it, those errors come through Apollo like any other.
+   */
+  collectingWithheld?(context: unknown, withheld: GraphQLFormattedError[]): unknown;
 }
 
 interface Rewritten {
@@ -48,6 +55,23 @@ export class EnforcingGateway implements GatewayInterface {
   /** What the rewrite depends on, per engine: the fields its rules look at, hashed once. */
   private readonly inputsOf = new WeakMap<PolicyEngine, string>();
   private readonly reserved = new WeakMap<DocumentNode, string[]>();
+  /** Per request (its context), the policy outcomes the answer goes out with beside Apollo's errors. */
+  private readonly withheldOf = new WeakMap<object, GraphQLFormattedError[]>();
+
+  /**
+   * Joins each answer's withheld fields to its errors once Apollo Server has formatted its own:
+   * the server must be given this plugin.
+   */
+  readonly plugin: ApolloServerPlugin = {
+    requestDidStart: async () => ({
+      willSendResponse: async ({ contextValue, response }) => {
+        const withheld = this.withheldOf.get(contextValue);
+        if (!withheld?.length || response.body.kind !== 'single') return;
+        const result = response.body.singleResult;
+        result.errors = [...(result.errors ?? []), ...withheld];
+      },
+    }),
+  };
 
   constructor(
     private readonly inner: GatewayInterface,
@@ -90,7 +114,9 @@ export class EnforcingGateway implements GatewayInterface {
       console.error(`[gateway] the policy rewrite of operation ${requestContext.queryHash} does not validate: ${rewritten.errors.map((e) => e.message).join('; ')}`);
       return { errors: [new GraphQLError('the gateway could not prepare this operation for policy enforcement', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] };
     }
+    const withheldAtSource: GraphQLFormattedError[] = [];
     const derived: GatewayGraphQLRequestContext = Object.create(requestContext, {
+      context: { value: this.options.collectingWithheld?.(requestContext.context, withheldAtSource) ?? requestContext.context },
       document: { value: rewritten.document },
       queryHash: { value: rewritten.queryHash },
       operation: { value: rewritten.operation ?? requestContext.operation },
@@ -105,14 +131,16 @@ export class EnforcingGateway implements GatewayInterface {
       operationName: requestContext.request.operationName,
       variables: requestContext.request.variables,
       data: result.data,
-      errors: result.errors ?? [],
+      errors: [...(result.errors ?? []), ...withheldAtSource],
       sealCursor: (cursor) => this.options.cursors.seal(cursor),
     });
     const sovgraph = enforced.redacted.length || enforced.transformed.length ? { redacted: enforced.redacted, transformed: enforced.transformed } : undefined;
+    const { faults, outcomes } = partition(enforced.errors);
+    this.withheldOf.set(requestContext.context, outcomes);
     return {
       ...result,
       data: enforced.data,
-      ...(enforced.errors.length ? { errors: enforced.errors } : { errors: undefined }),
+      ...(faults.length ? { errors: faults } : { errors: undefined }),
       extensions: { ...result.extensions, marking: enforced.marking, ...(sovgraph && { sovgraph }) },
     };
   }
@@ -155,4 +183,15 @@ export class EnforcingGateway implements GatewayInterface {
     }
     return inputs;
   }
+}
+
+/** Apollo's errors go back to Apollo Server; policy outcomes join the answer in the plugin. */
+function partition(errors: readonly AnswerError[]): { faults: GraphQLError[]; outcomes: GraphQLFormattedError[] } {
+  const faults: GraphQLError[] = [];
+  const outcomes: GraphQLFormattedError[] = [];
+  for (const error of errors) {
+    if (error instanceof GraphQLError) faults.push(error);
+    else outcomes.push(error);
+  }
+  return { faults, outcomes };
 }

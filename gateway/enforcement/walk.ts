@@ -19,6 +19,7 @@ import {
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
+  type GraphQLFormattedError,
   type GraphQLObjectType,
   type GraphQLOutputType,
   type GraphQLSchema,
@@ -50,9 +51,17 @@ export interface AlteredField {
   transform?: string;
 }
 
+/**
+ * An error of the answer: Apollo's (a GraphQLError), or a policy outcome already in its answer's
+ * form — a field withheld at source or here. Withheld fields are many (one per object on a page) and
+ * no fault: they never pay for a GraphQLError and its stack trace.
+ */
+export type AnswerError = GraphQLError | GraphQLFormattedError;
+
 export interface Enforced {
   data: Record<string, unknown> | null | undefined;
-  errors: GraphQLError[];
+  /** In their new places (lists that lost items), the dropped items' left out. */
+  errors: AnswerError[];
   marking: ReleasedMarking | null;
   redacted: AlteredField[];
   transformed: AlteredField[];
@@ -64,7 +73,7 @@ interface WalkState {
   principal: Principal;
   fragments: Map<string, FragmentDefinitionNode>;
   variables: Record<string, unknown>;
-  errors: GraphQLError[];
+  errors: AnswerError[];
   /** Paths (joined) that already carry an error: a field withheld at source is not reported twice. */
   erroredPaths: Set<string>;
   /** Markings of released values: a page of alike objects releases a few distinct ones, many times. */
@@ -102,7 +111,7 @@ export function enforceResult(args: {
   operationName?: string | null;
   variables?: Record<string, unknown>;
   data: Record<string, unknown> | null | undefined;
-  errors: readonly GraphQLError[];
+  errors: readonly AnswerError[];
   /** Seals the cursors handed to the client (edges' `cursor`, `pageInfo.endCursor`). */
   sealCursor?: (cursor: string) => string;
 }): Enforced {
@@ -137,13 +146,18 @@ export function enforceResult(args: {
     if (!e.path) return [e];
     const path = renumber([...e.path]);
     if (!path) return [];
-    return [path.join('.') === e.path.join('.') ? e : new GraphQLError(e.message, { path, extensions: e.extensions, originalError: e.originalError ?? undefined })];
+    return [path.join('.') === e.path.join('.') ? e : movedTo(e, path)];
   });
   const altered = (fields: AlteredField[]) => fields.flatMap((f) => {
     const path = renumber(f.path);
     return path ? [{ ...f, path }] : [];
   });
   return { data: args.data, errors: errors_, marking: rollUp(state), redacted: altered(state.redacted), transformed: altered(state.transformed) };
+}
+
+function movedTo(error: AnswerError, path: Array<string | number>): AnswerError {
+  if (error instanceof GraphQLError) return new GraphQLError(error.message, { path, extensions: error.extensions, originalError: error.originalError ?? undefined });
+  return { ...error, path };
 }
 
 /** A path as the nations' answer had it → as the client gets it (lists that lost items); null when it was dropped. */
@@ -281,15 +295,9 @@ function withhold(state: WalkState, object: Record<string, unknown>, key: string
   state.errors.push(withheldError(`${path.join('.')} is withheld by ${owner} (${reason})`, path, owner, reason));
 }
 
-/** A policy outcome, not a fault: no stack trace (capturing one per withheld field costs more than the walk). */
-function withheldError(message: string, path: Array<string | number>, owner: string, reason: string): GraphQLError {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return new GraphQLError(message, { path, extensions: { code: 'WITHHELD', owner, reason } });
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
+/** A policy outcome, not a fault: in its answer's form, no GraphQLError (see AnswerError). */
+function withheldError(message: string, path: Array<string | number>, owner: string, reason: string): GraphQLFormattedError {
+  return { message, path, extensions: { code: 'WITHHELD', owner, reason } };
 }
 
 /** Walks a field's value; INVISIBLE for a single object the caller may not see (lists leave theirs out). */

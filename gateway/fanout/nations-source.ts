@@ -7,7 +7,7 @@
  */
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import { valueFromASTUntyped, type ValueNode } from 'graphql';
+import { valueFromASTUntyped, type GraphQLFormattedError, type ValueNode } from 'graphql';
 import type { AssertionSigner, Principal } from '../../policies';
 import { ASSERTION_HEADER } from '../../policies';
 import { mergeConnectionPages, takenPerNation, type NationPage } from './connection-merge';
@@ -31,6 +31,11 @@ export interface FanoutContext {
   principal?: Principal;
   /** When set, only these nations are asked (a policy officer's "see as" asks its own nation only). */
   onlyNations?: readonly string[];
+  /**
+   * When set, the WITHHELD errors of root fetches go here (their paths are the client's) instead of
+   * back to Apollo Gateway: the gateway's enforcement reports them itself.
+   */
+  withheldAtSource?: GraphQLFormattedError[];
 }
 
 /** @apollo/gateway does not export its request-kind enum; this is its value for real traffic. */
@@ -67,7 +72,11 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
     if (!query) return { errors: [{ message: 'empty fetch' }] } as GatewayGraphQLResponse;
     const shape = fetchShapeOf(query);
     const call: Call = { principal, query, variables, operationName: operationName ?? null, onlyNations: options.context.onlyNations };
-    const response = shape.kind === 'entities' ? await this.entities(shape, call) : await this.roots(shape.parts, call);
+    if (shape.kind === 'entities') return (await this.entities(shape, call)) as GatewayGraphQLResponse;
+    const response = await this.roots(shape.parts, call);
+    const sink = options.context.withheldAtSource;
+    // A root fetch's paths are the client's as they are (Apollo only prefixes the fetch's own path, empty here).
+    if (sink && response.errors && !('pathInIncomingRequest' in options && options.pathInIncomingRequest?.length)) return keepWithheldIn(response, sink) as GatewayGraphQLResponse;
     return response as GatewayGraphQLResponse;
   }
 
@@ -231,6 +240,15 @@ function pick(variables: Variables, names: string[]): Variables {
   const picked: Variables = {};
   for (const name of names) if (name in variables) picked[name] = variables[name];
   return picked;
+}
+
+function keepWithheldIn(response: GraphQLResponseBody, sink: GraphQLFormattedError[]): GraphQLResponseBody {
+  const others: GraphQLErrorBody[] = [];
+  for (const error of response.errors ?? []) {
+    if (error.extensions?.code === 'WITHHELD') sink.push(error);
+    else others.push(error);
+  }
+  return others.length ? { ...response, errors: others } : { data: response.data };
 }
 
 function tagged(errors: GraphQLErrorBody[] | undefined, nation: string): GraphQLErrorBody[] {
