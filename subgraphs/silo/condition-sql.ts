@@ -1,8 +1,9 @@
 /**
  * The policy engine's object conditions (policies' `ObjectCondition`) compiled to a SQL predicate on
  * a `stix_object` row. It must hold for exactly the rows `evaluateCondition` holds for, or fail
- * closed: a field-value condition the silo cannot compare becomes NULL, and a NULL predicate keeps
- * the row out whatever NOT, AND or OR surround it with (SQL's three-valued logic).
+ * closed: a field-value condition the silo cannot compare becomes NULL, and in SQL's three-valued
+ * logic a NULL never lets in a row the engine keeps out (NOT NULL is NULL, not TRUE: a row whose
+ * visibility rests on it stays out). A property test holds the two to this, on random conditions.
  */
 import { CLASSIFICATIONS, TLP_LEVELS, type ObjectCondition } from '../../policies';
 import type { Bind } from './queries';
@@ -17,16 +18,17 @@ export function conditionSql(condition: ObjectCondition, alias: string, bind: Bi
       return 'TRUE';
     case 'never':
       return 'FALSE';
+    // Empty, as evaluateCondition reads them: every one of none holds, some one of none does not.
     case 'all':
-      return `(${condition.of.map(recurse).join(' AND ')})`;
+      return condition.of.length ? `(${condition.of.map(recurse).join(' AND ')})` : 'TRUE';
     case 'any':
-      return `(${condition.of.map(recurse).join(' OR ')})`;
+      return condition.of.length ? `(${condition.of.map(recurse).join(' OR ')})` : 'FALSE';
     case 'not':
       return `(NOT ${recurse(condition.condition)})`;
     case 'classification-in':
-      return `${alias}.classification = ANY(${bind(condition.levels.map((l) => CLASSIFICATIONS.indexOf(l)))}::smallint[])`;
+      return rankSql(`${alias}.classification`, condition.levels.map((l) => CLASSIFICATIONS.indexOf(l)), bind);
     case 'tlp-in':
-      return `${alias}.tlp = ANY(${bind(condition.levels.map((l) => TLP_LEVELS.indexOf(l)))}::smallint[])`;
+      return rankSql(`${alias}.tlp`, condition.levels.map((l) => TLP_LEVELS.indexOf(l)), bind);
     case 'caveats-any':
       return `${alias}.caveats && ${bind(condition.caveats)}::text[]`;
     case 'releasable-to-any':
@@ -34,6 +36,19 @@ export function conditionSql(condition: ObjectCondition, alias: string, bind: Bi
     case 'field-value':
       return fieldValueSql(condition.condition, alias, bind, propertyOf);
   }
+}
+
+/**
+ * A rank column in a set of ranks. The sets the baseline makes are runs ("at most SECRET", "not
+ * RED"): a range test on the column, cheaper per row than an array to bind, parse and search. Still
+ * a test, never TRUE: a rank outside the vocabulary matches nothing.
+ */
+function rankSql(column: string, ranks: number[], bind: Bind): string {
+  const sorted = [...new Set(ranks)].filter((r) => r >= 0).sort((a, b) => a - b);
+  if (sorted.length === 0) return 'FALSE';
+  const [low, high] = [sorted[0]!, sorted.at(-1)!];
+  if (high - low + 1 === sorted.length) return low === high ? `${column} = ${low}` : `${column} BETWEEN ${low} AND ${high}`;
+  return `${column} = ANY(${bind(sorted)}::smallint[])`;
 }
 
 function fieldValueSql(condition: Extract<ObjectCondition, { kind: 'field-value' }>['condition'], alias: string, bind: Bind, propertyOf: PropertyOf): string {
