@@ -4,7 +4,7 @@
  * and a database that is briefly unavailable loses none of them.
  */
 import type { SiloDb, SiloQueryable } from '../silo/db';
-import { canonicalJson, chainAfter, type AuditEntry, type ChainedRow } from './chain';
+import { auditEntryJson, chainAfter, type AuditEntry, type ChainedRow } from './chain';
 
 export interface AuditLog {
   /** Queues an entry; never throws, never blocks the answer. */
@@ -86,7 +86,7 @@ class BatchingAuditLog implements AuditLog {
   record(entry: AuditEntry): void {
     if (this.closed) return this.report(new AuditWriteError('an entry arrived after the audit log was closed: not recorded'));
     try {
-      this.queue.push({ at: new Date().toISOString(), entryJson: canonicalJson(entry) });
+      this.queue.push({ at: new Date().toISOString(), entryJson: auditEntryJson(entry) });
     } catch (error) {
       return this.report(new AuditWriteError(`an entry has no JSON form (${(error as Error).message}): not recorded`));
     }

@@ -21,7 +21,7 @@ import { openSilo, type SiloDb } from '../silo';
 import { createNationContext, type NationContext } from './context';
 import type { NationSubgraphConfig } from './config';
 import { assertedRequestHandler, closeServer, listen } from './http';
-import { releaseExtensions, withWithheldErrors, type ReleaseLog } from './releases';
+import { releaseExtensions, withWithheldErrors } from './releases';
 import { buildNationSchema } from './schema';
 import { openNationPolicy } from './policy-publication';
 import { auditFeed } from './audit-feed';
@@ -142,14 +142,14 @@ function createApolloServer(nation: string, enforcement: boolean, audit: AuditLo
  */
 function auditRelease(audit: AuditLog, { principal, releases }: NationContext, operationName: string | null, query: string): void {
   if (releases.released.size === 0 && releases.withheld.length === 0) return;
-  const fields = (list: ReleaseLog['withheld']) => list.map(({ object, field, reason }) => ({ object, field, reason }));
+  // The log writes each entry's JSON at once, of the entry's own fields only (not the release's paths).
   audit.record({
-    principal: { subject: principal.subject, nation: principal.nation, clearance: principal.clearance, roles: principal.roles, communities: principal.communities },
+    principal,
     operation: { name: operationName, queryHash: queryHashOf(query) },
     released: [...releases.released],
-    withheld: fields(releases.withheld),
-    redacted: fields(releases.redacted),
-    transformed: releases.transformed.map(({ object, field, reason, transform }) => ({ object, field, reason, transform })),
+    withheld: releases.withheld,
+    redacted: releases.redacted,
+    transformed: releases.transformed,
   });
 }
 

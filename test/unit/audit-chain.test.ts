@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { summarizeAuditRecord } from '../../subgraphs/audit';
-import { canonicalJson, chainAfter, chainHash, GENESIS_HASH } from '../../subgraphs/audit/chain';
+import { auditEntryJson, canonicalJson, chainAfter, chainHash, GENESIS_HASH, type AuditEntry } from '../../subgraphs/audit/chain';
 
 describe('canonical JSON', () => {
   it('sorts keys at every depth, keeps array order and has no whitespace', () => {
@@ -28,6 +28,28 @@ describe('canonical JSON', () => {
         const text = canonicalJson(value);
         expect(canonicalJson(JSON.parse(text))).toBe(text);
       }),
+    );
+  });
+});
+
+describe("an audit entry's JSON", () => {
+  const text = fc.string({ unit: 'binary' });
+  const field = fc.record({ object: text, field: text, reason: text });
+  const entry: fc.Arbitrary<AuditEntry> = fc.record({
+    principal: fc.record({ subject: text, nation: text, clearance: text, roles: fc.array(text), communities: fc.array(text) }),
+    operation: fc.record({ name: fc.option(text, { nil: null }), queryHash: text }),
+    released: fc.array(text),
+    withheld: fc.array(field),
+    redacted: fc.array(field),
+    transformed: fc.array(fc.record({ object: text, field: text, reason: text, transform: text })),
+  });
+
+  it('written for its one shape, is exactly the canonical JSON of it, whatever the text inside', () => {
+    fc.assert(
+      fc.property(entry, (e) => {
+        expect(auditEntryJson(e)).toBe(canonicalJson(e));
+      }),
+      { numRuns: 500 },
     );
   });
 });
