@@ -315,7 +315,8 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
   return {
     decide,
     explain,
-    objectVisible: (principal, object) => decide(principal, object.fieldMarkings ? { ...object, fieldMarkings: undefined } : object, ID).effect === 'allow',
+    // Visibility is the object's own marking: a granular marking of its id (should one come) does not count.
+    objectVisible: (principal, object) => decide(principal, object.fieldMarkings?.[ID] ? { ...object, fieldMarkings: undefined } : object, ID).effect === 'allow',
     visibleWhen,
     baselineWhen: (principal, owner) => memoCondition(principal, owner, '', () => (isClassification(principal.clearance) ? baselineCondition(principal, owner, communities) : NEVER)),
     fieldsLookedAt,

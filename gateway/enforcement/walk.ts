@@ -189,7 +189,7 @@ function walkObject(state: WalkState, object: Record<string, unknown>, staticTyp
     return INVISIBLE;
   }
   const fields = collectFields(state, runtimeType, selectionSets);
-  const facts = isNationType(runtimeType) ? factsOf(object, runtimeType.name, inputKeysOf(state, runtimeType.name, fields)) : undefined;
+  const facts = isNationTypeMemo(runtimeType) ? factsOf(object, runtimeType.name, inputKeysOf(state, runtimeType.name, fields)) : undefined;
   stripInjected(object);
   if (facts && !state.engine.objectVisible(state.principal, facts)) {
     state.invisibleOwners.set(object, facts.owner);
@@ -337,20 +337,47 @@ function withheldAt(state: WalkState, path: Array<string | number>): boolean {
 function walkItem(state: WalkState, item: unknown, named: ReturnType<typeof getNamedType>, selectionSets: SelectionSetNode[], path: Array<string | number>): unknown {
   if (Array.isArray(item)) return walkValue(state, item, named as GraphQLOutputType, selectionSets, path);
   if (item === null || typeof item !== 'object') return item;
-  const staticType = isObjectType(named) ? named : undefined;
-  const abstract = isAbstractType(named) ? named : undefined;
-  if (!staticType && !abstract) return item;
-  const result = walkObject(state, item as Record<string, unknown>, (staticType ?? abstract) as GraphQLObjectType, selectionSets, path);
+  const walkAs = walkableAs(named);
+  if (!walkAs) return item;
+  const result = walkObject(state, item as Record<string, unknown>, walkAs, selectionSets, path);
   return result === INVISIBLE ? INVISIBLE : item;
+}
+
+/** An object or abstract type is walked (as its static type), anything else is a value: decided once per type. */
+const walkable = new WeakMap<object, GraphQLObjectType | null>();
+function walkableAs(named: ReturnType<typeof getNamedType>): GraphQLObjectType | undefined {
+  if (!named) return undefined;
+  let as = walkable.get(named);
+  if (as === undefined) walkable.set(named, (as = isObjectType(named) || isAbstractType(named) ? (named as GraphQLObjectType) : null));
+  return as ?? undefined;
 }
 
 function runtimeTypeOf(state: WalkState, object: Record<string, unknown>, staticType: GraphQLObjectType): GraphQLObjectType | undefined {
   const typename = object[INJECTED.typename];
-  if (typeof typename === 'string') {
-    const type = state.schema.getType(typename);
-    return isObjectType(type) ? type : undefined;
+  return typename === undefined ? objectTypeNamed(state.schema, staticType.name) : typeof typename === 'string' ? objectTypeNamed(state.schema, typename) : undefined;
+}
+
+/**
+ * Type lookups and tests, once per schema and type: graphql-js's type predicates check, in its
+ * development mode, that a value is not from another copy of graphql — per object, that added up.
+ */
+const objectTypes = new WeakMap<GraphQLSchema, Map<string, GraphQLObjectType | null>>();
+function objectTypeNamed(schema: GraphQLSchema, name: string): GraphQLObjectType | undefined {
+  let byName = objectTypes.get(schema);
+  if (!byName) objectTypes.set(schema, (byName = new Map()));
+  let type = byName.get(name);
+  if (type === undefined) {
+    const found = schema.getType(name);
+    byName.set(name, (type = isObjectType(found) ? found : null));
   }
-  return isObjectType(staticType) ? staticType : undefined;
+  return type ?? undefined;
+}
+
+const nationTypes = new WeakMap<GraphQLObjectType, boolean>();
+function isNationTypeMemo(type: GraphQLObjectType): boolean {
+  let nation = nationTypes.get(type);
+  if (nation === undefined) nationTypes.set(type, (nation = isNationType(type)));
+  return nation;
 }
 
 /**

@@ -99,27 +99,39 @@ function decided(typeName: NationTypeName, field: GraphQLField<unknown, unknown>
       ctx.releases.released.add(object.id);
       return original(parent, args, ctx, info);
     }
-    const path = responsePathAsArray(info.path);
-    const release = { object: object.id, field: field.name, path: path.join('.'), reason: decision.reason };
-    /** Null with its error noted for the answer; a non-null field throws it instead, and graphql-js nulls the parent. */
-    const withhold = (reason: string): null => {
-      ctx.releases.withheld.push({ ...release, reason });
-      if (!nullable) throw withheldError(object.nation, object.id, typeName, field.name, reason, info);
-      return withheldField(ctx.releases, object.nation, object.id, typeName, field.name, reason, path);
-    };
-    if (decision.effect === 'deny') return withhold(decision.reason);
+    const at: FieldAt = { typeName, field: field.name, nullable, object, path: responsePathAsArray(info.path), info, ctx };
+    if (decision.effect === 'deny') return withhold(at, decision.reason);
     ctx.releases.released.add(object.id);
     return then(original(parent, args, ctx, info), (value) => {
       const altered = alter(decision, value, valueKind);
       if (altered === NOT_APPLICABLE) {
         ctx.releases.released.delete(object.id);
-        return withhold(`${decision.reason} (${decision.transform} does not apply to this value)`);
+        return withhold(at, `${decision.reason} (${decision.transform} does not apply to this value)`);
       }
+      const release = { object: object.id, field: field.name, path: at.path.join('.'), reason: decision.reason };
       if (decision.effect === 'redact') ctx.releases.redacted.push(release);
       else ctx.releases.transformed.push({ ...release, transform: decision.transform! });
       return altered;
     });
   };
+}
+
+/** A field of one object being answered, as a decision other than allow needs it. */
+interface FieldAt {
+  typeName: NationTypeName;
+  field: string;
+  nullable: boolean;
+  object: NationObjectParent;
+  path: Array<string | number>;
+  info: Parameters<Resolver>[3];
+  ctx: NationContext;
+}
+
+/** Null with its error noted for the answer; a non-null field throws it instead, and graphql-js nulls the parent. */
+function withhold({ typeName, field, nullable, object, path, info, ctx }: FieldAt, reason: string): null {
+  ctx.releases.withheld.push({ object: object.id, field, path: path.join('.'), reason });
+  if (!nullable) throw withheldError(object.nation, object.id, typeName, field, reason, info);
+  return withheldField(ctx.releases, object.nation, object.id, typeName, field, reason, path);
 }
 
 type ValueKind = 'scalar' | 'carried-object' | 'nation-object';
