@@ -21,14 +21,14 @@ export function visibilityFor(engine: PolicyEngine, principal: Principal, nation
   // branch, and every branch's values bound and parsed again per statement).
   const everyTypeIsBaseline = () => isBaselineForEveryType(engine, principal, nation, baseline);
   return (alias, bind, stixTypes) => {
-    const typeSql = (type: NationTypeName) => conditionSql(engine.visibleWhen(principal, nation, type), alias, bind, (field) => directPropertyOf(type, field));
+    const typeSql = (type: NationTypeName) => conditionSql(engine.visibleWhen(principal, nation, type), alias, bind, PROPERTY_OF[type]);
     const listed = NATION_TYPES.filter((type) => !stixTypes || STIX_TYPES_OF[type].some((t) => stixTypes.includes(t)));
     const onlyNationTypes = stixTypes?.every((t) => NATION_TYPE_OF_STIX_TYPE[t]) ?? false;
     // A page of one type needs no CASE: its one condition is all the planner should see.
     if (onlyNationTypes && listed.length === 1) return typeSql(listed[0]!);
-    if (!onlyNationTypes && everyTypeIsBaseline()) return conditionSql(baseline, alias, bind, () => undefined);
+    if (!onlyNationTypes && everyTypeIsBaseline()) return conditionSql(baseline, alias, bind, NO_PROPERTIES);
     const branches = listed.map((type) => `WHEN ${alias}.type = ANY(${bind(STIX_TYPES_OF[type])}::text[]) THEN ${typeSql(type)}`);
-    const others = onlyNationTypes ? 'FALSE' : conditionSql(baseline, alias, bind, () => undefined);
+    const others = onlyNationTypes ? 'FALSE' : conditionSql(baseline, alias, bind, NO_PROPERTIES);
     return `(CASE ${branches.join(' ')} ELSE ${others} END)`;
   };
 }
@@ -46,6 +46,10 @@ function isBaselineForEveryType(engine: PolicyEngine, principal: Principal, nati
   }
   return same;
 }
+
+/** How each type's rules read field values in SQL, and the objects no rule reads (one function each: compiled SQL is kept per function). */
+const PROPERTY_OF = Object.fromEntries(NATION_TYPES.map((type) => [type, (field: string) => directPropertyOf(type, field)])) as Record<NationTypeName, (field: string) => string | undefined>;
+const NO_PROPERTIES = (): undefined => undefined;
 
 /** The same condition, on markings only (a field value is read through each type's own properties). */
 function sameMarkingCondition(a: ObjectCondition, b: ObjectCondition): boolean {

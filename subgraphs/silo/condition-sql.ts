@@ -12,7 +12,44 @@ import type { Bind } from './queries';
 export type PropertyOf = (field: string) => string | undefined;
 
 export function conditionSql(condition: ObjectCondition, alias: string, bind: Bind, propertyOf: PropertyOf): string {
-  const recurse = (c: ObjectCondition) => conditionSql(c, alias, bind, propertyOf);
+  const { texts, slots, values } = templateOf(condition, alias, propertyOf);
+  const placeholders = values.map(bind);
+  let sql = texts[0]!;
+  for (let i = 0; i < slots.length; i++) sql += placeholders[slots[i]!]! + texts[i + 1]!;
+  return sql;
+}
+
+/** A compiled condition: its SQL text around slots, each slot the index of a value bound once (a value may fill several). */
+interface Template {
+  texts: string[];
+  slots: number[];
+  values: unknown[];
+}
+
+/**
+ * Conditions come from the engine, one object per principal class, owner and type, and every
+ * statement of every request applies one: each is compiled once per alias and property mapping.
+ */
+const templates = new WeakMap<ObjectCondition, Map<string, WeakMap<PropertyOf, Template>>>();
+const SLOT = /\u0000(\d+)\u0000/;
+
+function templateOf(condition: ObjectCondition, alias: string, propertyOf: PropertyOf): Template {
+  let byAlias = templates.get(condition);
+  if (!byAlias) templates.set(condition, (byAlias = new Map()));
+  let byMapping = byAlias.get(alias);
+  if (!byMapping) byAlias.set(alias, (byMapping = new WeakMap()));
+  let template = byMapping.get(propertyOf);
+  if (!template) {
+    const values: unknown[] = [];
+    const pieces = compile(condition, alias, (value) => `\u0000${values.push(value) - 1}\u0000`, propertyOf).split(SLOT);
+    template = { texts: pieces.filter((_, i) => i % 2 === 0), slots: pieces.filter((_, i) => i % 2 === 1).map(Number), values };
+    byMapping.set(propertyOf, template);
+  }
+  return template;
+}
+
+function compile(condition: ObjectCondition, alias: string, bind: Bind, propertyOf: PropertyOf): string {
+  const recurse = (c: ObjectCondition) => compile(c, alias, bind, propertyOf);
   switch (condition.kind) {
     case 'always':
       return 'TRUE';
