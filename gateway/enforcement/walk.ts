@@ -139,7 +139,7 @@ export function enforceResult(args: {
   const operation = operationOf(args.document, args.operationName);
   if (args.data && operation) {
     const root = operation.operation === 'mutation' ? args.schema.getMutationType() : args.schema.getQueryType();
-    if (root) walkObject(state, args.data, root, [operation.selectionSet], []);
+    if (root) walkObject(state, args.data, root, [operation.selectionSet], undefined);
   }
   const renumber = (path: Array<string | number>) => renumbered(state, path);
   const errors_ = state.errors.flatMap((e) => {
@@ -181,8 +181,21 @@ function operationOf(document: DocumentNode, name?: string | null): OperationDef
   return name ? operations.find((o) => o.name?.value === name) : operations[0];
 }
 
+/**
+ * A response path as the walk goes down: a link per step (graphql-js's own Path is built the same
+ * way), made an array only where something is reported. Copying an array per step and per list item
+ * was most of what the walk allocated.
+ */
+type WalkPath = { readonly prev: WalkPath; readonly key: string | number } | undefined;
+
+function pathArray(path: WalkPath): Array<string | number> {
+  const keys: Array<string | number> = [];
+  for (let step = path; step; step = step.prev) keys.push(step.key);
+  return keys.reverse();
+}
+
 /** Walks one object in place; returns INVISIBLE when it is a nation-owned object the caller may not see. */
-function walkObject(state: WalkState, object: Record<string, unknown>, staticType: GraphQLObjectType, selectionSets: SelectionSetNode[], path: Array<string | number>): typeof INVISIBLE | void {
+function walkObject(state: WalkState, object: Record<string, unknown>, staticType: GraphQLObjectType, selectionSets: SelectionSetNode[], path: WalkPath): typeof INVISIBLE | void {
   const runtimeType = runtimeTypeOf(state, object, staticType);
   if (!runtimeType) {
     stripInjected(object);
@@ -198,11 +211,11 @@ function walkObject(state: WalkState, object: Record<string, unknown>, staticTyp
   for (const { key, name, type, childSets, isCursor } of planOf(state, runtimeType, fields)) {
     if (!(key in object)) continue;
     // Most fields are allowed leaves: their path is built only when something is reported at it or below it.
-    const fieldPath = childSets.length ? [...path, key] : undefined;
+    const fieldPath: WalkPath = childSets.length ? { prev: path, key } : undefined;
     if (facts) {
       const decision = state.engine.decide(state.principal, facts, name);
       if (decision.effect !== 'allow' || fieldPath) {
-        if (!applyDecision(state, object, key, facts, name, decision, fieldPath ?? [...path, key])) continue;
+        if (!applyDecision(state, object, key, facts, name, decision, fieldPath ?? { prev: path, key })) continue;
       } else releaseField(state, facts, name);
     }
     if (isCursor && state.sealCursor && typeof object[key] === 'string') object[key] = state.sealCursor(object[key] as string);
@@ -218,7 +231,7 @@ function walkObject(state: WalkState, object: Record<string, unknown>, staticTyp
     object[key] = null;
     // By id at the root, an invisible object answers like one that does not exist: null, no error.
     // Below the root it is a visible object's reference, withheld as the nations withhold it.
-    if (path.length > 0) withholdReference(state, value, fieldPath);
+    if (path !== undefined) withholdReference(state, value, fieldPath);
   }
 }
 
@@ -258,7 +271,8 @@ function isEdgeNode(type: GraphQLObjectType, field: string): boolean {
   return field === 'node' && type.name.endsWith('Edge');
 }
 
-function withholdReference(state: WalkState, value: unknown, path: Array<string | number>): void {
+function withholdReference(state: WalkState, value: unknown, at: WalkPath): void {
+  const path = pathArray(at);
   const joined = path.join('.');
   if (state.erroredPaths.has(joined)) return;
   const owner = (typeof value === 'object' && value !== null && state.invisibleOwners.get(value)) || 'its owner';
@@ -267,14 +281,14 @@ function withholdReference(state: WalkState, value: unknown, path: Array<string 
 }
 
 /** Applies one decision to one field; false when nothing is left to walk below it. */
-function applyDecision(state: WalkState, object: Record<string, unknown>, key: string, facts: ObjectFacts, field: string, decision: Decision, path: Array<string | number>): boolean {
+function applyDecision(state: WalkState, object: Record<string, unknown>, key: string, facts: ObjectFacts, field: string, decision: Decision, path: WalkPath): boolean {
   if (decision.effect === 'deny') {
     withhold(state, object, key, facts.owner, decision.reason, path);
     return false;
   }
   if (decision.effect === 'redact') {
     object[key] = redact(object[key]);
-    state.redacted.push({ path, owner: facts.owner, reason: decision.reason });
+    state.redacted.push({ path: pathArray(path), owner: facts.owner, reason: decision.reason });
   } else if (decision.effect === 'transform') {
     const generalised = applyTransform(decision.transform!, object[key]);
     if (generalised === NOT_APPLICABLE) {
@@ -282,17 +296,19 @@ function applyDecision(state: WalkState, object: Record<string, unknown>, key: s
       return false;
     }
     object[key] = generalised;
-    state.transformed.push({ path, owner: facts.owner, reason: decision.reason, transform: decision.transform! });
+    state.transformed.push({ path: pathArray(path), owner: facts.owner, reason: decision.reason, transform: decision.transform! });
   }
   releaseField(state, facts, field);
   return decision.effect === 'allow' || decision.effect === 'transform';
 }
 
-function withhold(state: WalkState, object: Record<string, unknown>, key: string, owner: string, reason: string, path: Array<string | number>): void {
+function withhold(state: WalkState, object: Record<string, unknown>, key: string, owner: string, reason: string, at: WalkPath): void {
   object[key] = null;
-  if (state.erroredPaths.has(path.join('.'))) return;
-  state.erroredPaths.add(path.join('.'));
-  state.errors.push(withheldError(`${path.join('.')} is withheld by ${owner} (${reason})`, path, owner, reason));
+  const path = pathArray(at);
+  const joined = path.join('.');
+  if (state.erroredPaths.has(joined)) return;
+  state.erroredPaths.add(joined);
+  state.errors.push(withheldError(`${joined} is withheld by ${owner} (${reason})`, path, owner, reason));
 }
 
 /** A policy outcome, not a fault: in its answer's form, no GraphQLError (see AnswerError). */
@@ -301,23 +317,32 @@ function withheldError(message: string, path: Array<string | number>, owner: str
 }
 
 /** Walks a field's value; INVISIBLE for a single object the caller may not see (lists leave theirs out). */
-function walkValue(state: WalkState, value: unknown, type: GraphQLOutputType, selectionSets: SelectionSetNode[], path: Array<string | number>): unknown {
+function walkValue(state: WalkState, value: unknown, type: GraphQLOutputType, selectionSets: SelectionSetNode[], path: WalkPath): unknown {
   if (value === null || value === undefined) return value;
   const named = getNamedType(type);
-  if (Array.isArray(value)) {
-    const kept: unknown[] = [];
-    const remap = new Map<number, number | null>();
-    value.forEach((item, index) => {
-      const itemPath = [...path, index];
-      const walked = item === null && isNationValued(named) && withheldAt(state, itemPath) ? INVISIBLE : walkItem(state, item, named, selectionSets, itemPath);
-      // An item the caller may not see is left out (with its errors): the list's length says nothing about it.
-      remap.set(index, walked === INVISIBLE ? null : kept.length);
-      if (walked !== INVISIBLE) kept.push(walked);
-    });
-    if (kept.length !== value.length) state.remaps.set(path.join('.'), remap);
-    return kept;
+  if (!Array.isArray(value)) return walkItem(state, value, named, selectionSets, path);
+  // Made only once an item is left out: most lists keep every item, in place.
+  let kept: unknown[] | undefined;
+  let remap: Map<number, number | null> | undefined;
+  for (let index = 0; index < value.length; index++) {
+    const item = value[index];
+    const itemPath: WalkPath = { prev: path, key: index };
+    const walked = item === null && isNationValued(named) && withheldAt(state, itemPath) ? INVISIBLE : walkItem(state, item, named, selectionSets, itemPath);
+    // An item the caller may not see is left out (with its errors): the list's length says nothing about it.
+    if (walked === INVISIBLE && !kept) {
+      kept = value.slice(0, index);
+      remap = new Map(kept.map((_, i) => [i, i]));
+    }
+    if (!kept) {
+      value[index] = walked;
+      continue;
+    }
+    remap!.set(index, walked === INVISIBLE ? null : kept.length);
+    if (walked !== INVISIBLE) kept.push(walked);
   }
-  return walkItem(state, value, named, selectionSets, path);
+  if (!kept) return value;
+  state.remaps.set(pathArray(path).join('.'), remap!);
+  return kept;
 }
 
 function isCursorField(typeName: string, field: string): boolean {
@@ -329,12 +354,12 @@ function isNationValued(type: ReturnType<typeof getNamedType>): boolean {
 }
 
 /** Whether the nation withheld the object at this path (a reference it would not resolve for the caller). */
-function withheldAt(state: WalkState, path: Array<string | number>): boolean {
-  const joined = path.join('.');
+function withheldAt(state: WalkState, path: WalkPath): boolean {
+  const joined = pathArray(path).join('.');
   return state.errors.some((e) => e.extensions?.code === 'WITHHELD' && e.path?.join('.') === joined);
 }
 
-function walkItem(state: WalkState, item: unknown, named: ReturnType<typeof getNamedType>, selectionSets: SelectionSetNode[], path: Array<string | number>): unknown {
+function walkItem(state: WalkState, item: unknown, named: ReturnType<typeof getNamedType>, selectionSets: SelectionSetNode[], path: WalkPath): unknown {
   if (Array.isArray(item)) return walkValue(state, item, named as GraphQLOutputType, selectionSets, path);
   if (item === null || typeof item !== 'object') return item;
   const walkAs = walkableAs(named);
