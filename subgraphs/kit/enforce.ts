@@ -96,18 +96,16 @@ function decided(typeName: NationTypeName, field: GraphQLField<unknown, unknown>
     if (isForeign(object)) return original(parent, args, ctx, info);
     const decision = ctx.policy.decide(ctx.principal, ctx.facts(object, typeName), field.name);
     if (decision.effect === 'allow') {
-      ctx.releases.released.add(object.id);
+      ctx.releases.release(object.id);
       return original(parent, args, ctx, info);
     }
     const at: FieldAt = { typeName, field: field.name, nullable, object, path: responsePathAsArray(info.path), info, ctx };
     if (decision.effect === 'deny') return withhold(at, decision.reason);
-    ctx.releases.released.add(object.id);
     return then(original(parent, args, ctx, info), (value) => {
       const altered = alter(decision, value, valueKind);
-      if (altered === NOT_APPLICABLE) {
-        ctx.releases.released.delete(object.id);
-        return withhold(at, `${decision.reason} (${decision.transform} does not apply to this value)`);
-      }
+      if (altered === NOT_APPLICABLE) return withhold(at, `${decision.reason} (${decision.transform} does not apply to this value)`);
+      // Released only once its altered value is known: a transform that does not apply releases nothing.
+      ctx.releases.release(object.id);
       const release = { object: object.id, field: field.name, path: at.path.join('.'), reason: decision.reason };
       if (decision.effect === 'redact') ctx.releases.redacted.push(release);
       else ctx.releases.transformed.push({ ...release, transform: decision.transform! });

@@ -15,7 +15,9 @@ export interface FieldRelease {
 
 export interface ReleaseLog {
   /** Objects any field of which was released. */
-  readonly released: Set<string>;
+  readonly released: ReadonlySet<string>;
+  /** Notes that a field of this object was released (a page's fields come object by object: the same id again is free). */
+  release(objectId: string): void;
   readonly withheld: FieldRelease[];
   readonly redacted: FieldRelease[];
   readonly transformed: Array<FieldRelease & { transform: string }>;
@@ -27,7 +29,20 @@ export interface ReleaseLog {
 }
 
 export function createReleaseLog(): ReleaseLog {
-  return { released: new Set(), withheld: [], redacted: [], transformed: [], errors: [] };
+  const released = new Set<string>();
+  let last: string | undefined;
+  return {
+    released,
+    release(objectId) {
+      if (objectId === last) return;
+      released.add(objectId);
+      last = objectId;
+    },
+    withheld: [],
+    redacted: [],
+    transformed: [],
+    errors: [],
+  };
 }
 
 /**

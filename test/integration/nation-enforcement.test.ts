@@ -161,6 +161,22 @@ describe('every field is wrapped schema-wide: what the contract adds is denied u
     expect(result.errors?.map((e) => e.extensions?.reason)).toEqual(expect.arrayContaining([expect.stringMatching(/^no-rule:FRA/)]));
   });
 
+  it("a generaliser that does not apply withholds its field, and the audit still lists the objects whose other fields went out", async () => {
+    const rules = [
+      'nation: FRA\nversion: 1\nrules:',
+      '  - id: release-all\n    description: everything\n    match: { types: ["*"], fields: ["*"] }\n    effect: allow',
+      '  - id: phases-to-first-sentence\n    description: a text generaliser on a list of objects\n    match: { types: [Indicator], fields: [killChainPhases] }\n    effect: transform\n    transform: first-sentence',
+    ].join('\n');
+    const files = loadRuleFolder(DEFAULT_RULES_DIR).map((file) => (file.nation === 'FRA' ? parseRuleFile(`${rules}\n`, 'FRA.yaml') : file));
+    const policy = createPolicyEngine({ files, schema: policySchemaOf() });
+    const context = createNationContext(subgraph.db, 'FRA', principal, policy);
+    const result = await graphql({ schema: buildNationSchema(), source: '{ indicators(first: 2) { edges { node { id pattern killChainPhases { phaseName } } } } }', contextValue: context });
+    const nodes = (result.data as any).indicators.edges.map((e: any) => e.node);
+    expect(nodes.map((n: any) => n.killChainPhases)).toEqual([null, null]);
+    expect(context.releases.withheld.map((w) => w.reason)).toEqual(Array(2).fill('FRA/phases-to-first-sentence (first-sentence does not apply to this value)'));
+    expect([...context.releases.released].sort()).toEqual(nodes.map((n: any) => n.id).sort());
+  });
+
   it('a new root field the kit does not know is refused, even to a French analyst', async () => {
     const result = await run(withExtraRoot, undefined, '{ secrets }');
     expect((result.data as any)?.secrets ?? null).toBeNull();
