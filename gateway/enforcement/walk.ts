@@ -20,8 +20,8 @@ import {
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLFormattedError,
+  type GraphQLNamedType,
   type GraphQLObjectType,
-  type GraphQLOutputType,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
@@ -79,6 +79,8 @@ interface WalkState {
   /** Markings of released values: a page of alike objects releases a few distinct ones, many times. */
   released: Set<Marking>;
   owners: Set<string>;
+  /** The facts whose marking and owner were noted last (see releaseField). */
+  lastReleased?: ObjectFacts;
   /** Lists that lost items, by their path (joined, as the nations' answer had it): old index → new, or null. */
   remaps: Map<string, Map<number, number | null>>;
   redacted: AlteredField[];
@@ -239,8 +241,8 @@ function walkObject(state: WalkState, object: Record<string, unknown>, staticTyp
 interface PlannedField {
   key: string;
   name: string;
-  /** The field's type on the runtime type; undefined when the type has no such field. */
-  type: GraphQLOutputType | undefined;
+  /** The field's named type on the runtime type; undefined when the type has no such field. */
+  type: GraphQLNamedType | undefined;
   childSets: SelectionSetNode[];
   isCursor: boolean;
 }
@@ -253,7 +255,8 @@ function planOf(state: WalkState, runtimeType: GraphQLObjectType, fields: Map<st
       const name = nodes[0]!.name.value;
       if (name === '__typename') continue;
       const childSets = nodes.map((n) => n.selectionSet).filter((set): set is SelectionSetNode => set !== undefined);
-      plan.push({ key, name, type: runtimeType.getFields()[name]?.type, childSets, isCursor: isCursorField(runtimeType.name, name) });
+      const type = runtimeType.getFields()[name]?.type;
+      plan.push({ key, name, type: type && getNamedType(type), childSets, isCursor: isCursorField(runtimeType.name, name) });
     }
     state.plans.set(fields, plan);
   }
@@ -263,7 +266,15 @@ function planOf(state: WalkState, runtimeType: GraphQLObjectType, fields: Map<st
 /** A field released as it is, or altered: its marking goes into the roll-up. */
 function releaseField(state: WalkState, facts: ObjectFacts, field: string): void {
   const fieldMarking = facts.fieldMarkings?.[field];
-  state.released.add(fieldMarking ? combineMarkings(facts.marking!, fieldMarking) : facts.marking!);
+  if (fieldMarking) {
+    state.released.add(combineMarkings(facts.marking!, fieldMarking));
+    state.owners.add(facts.owner);
+    return;
+  }
+  // An object's fields come one after another: its own marking and owner are noted once for all of them.
+  if (state.lastReleased === facts) return;
+  state.lastReleased = facts;
+  state.released.add(facts.marking!);
   state.owners.add(facts.owner);
 }
 
@@ -317,9 +328,8 @@ function withheldError(message: string, path: Array<string | number>, owner: str
 }
 
 /** Walks a field's value; INVISIBLE for a single object the caller may not see (lists leave theirs out). */
-function walkValue(state: WalkState, value: unknown, type: GraphQLOutputType, selectionSets: SelectionSetNode[], path: WalkPath): unknown {
+function walkValue(state: WalkState, value: unknown, named: GraphQLNamedType, selectionSets: SelectionSetNode[], path: WalkPath): unknown {
   if (value === null || value === undefined) return value;
-  const named = getNamedType(type);
   if (!Array.isArray(value)) return walkItem(state, value, named, selectionSets, path);
   // Made only once an item is left out: most lists keep every item, in place.
   let kept: unknown[] | undefined;
@@ -359,8 +369,8 @@ function withheldAt(state: WalkState, path: WalkPath): boolean {
   return state.errors.some((e) => e.extensions?.code === 'WITHHELD' && e.path?.join('.') === joined);
 }
 
-function walkItem(state: WalkState, item: unknown, named: ReturnType<typeof getNamedType>, selectionSets: SelectionSetNode[], path: WalkPath): unknown {
-  if (Array.isArray(item)) return walkValue(state, item, named as GraphQLOutputType, selectionSets, path);
+function walkItem(state: WalkState, item: unknown, named: GraphQLNamedType, selectionSets: SelectionSetNode[], path: WalkPath): unknown {
+  if (Array.isArray(item)) return walkValue(state, item, named, selectionSets, path);
   if (item === null || typeof item !== 'object') return item;
   const walkAs = walkableAs(named);
   if (!walkAs) return item;
@@ -370,7 +380,7 @@ function walkItem(state: WalkState, item: unknown, named: ReturnType<typeof getN
 
 /** An object or abstract type is walked (as its static type), anything else is a value: decided once per type. */
 const walkable = new WeakMap<object, GraphQLObjectType | null>();
-function walkableAs(named: ReturnType<typeof getNamedType>): GraphQLObjectType | undefined {
+function walkableAs(named: GraphQLNamedType): GraphQLObjectType | undefined {
   if (!named) return undefined;
   let as = walkable.get(named);
   if (as === undefined) walkable.set(named, (as = isObjectType(named) || isAbstractType(named) ? (named as GraphQLObjectType) : null));
