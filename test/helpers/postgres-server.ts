@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const PG_ROOT = '/usr/lib/postgresql';
-const QUIET: ExecFileSyncOptions = { stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 };
+// cwd "/": the server's user cannot enter a checkout in a private temporary folder, and said so on every command.
+const QUIET: ExecFileSyncOptions = { stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000, cwd: '/' };
 
 export default async function startPostgres(): Promise<(() => void) | undefined> {
   if (process.env.TEST_DATABASE_URL) return undefined;
