@@ -32,7 +32,6 @@ export const INJECTED_PREFIX = '__sg_';
 export const INJECTED = {
   typename: `${INJECTED_PREFIX}typename`,
   id: `${INJECTED_PREFIX}id`,
-  nation: `${INJECTED_PREFIX}nation`,
   marking: `${INJECTED_PREFIX}marking`,
   fieldMarkings: `${INJECTED_PREFIX}fieldMarkings`,
   valuePrefix: `${INJECTED_PREFIX}v_`,
@@ -48,10 +47,12 @@ export interface PolicyInput {
   subfields?: readonly string[];
 }
 
-/** What every nation-owned object must carry besides its field markings (which clients do not select). */
+/**
+ * What every nation-owned object must carry besides its field markings (which clients do not select).
+ * Its owner is its id's prefix, as the fan-out routes it: the `nation` field would say it again.
+ */
 export const OBJECT_INPUTS: readonly PolicyInput[] = [
   { alias: INJECTED.id, field: 'id' },
-  { alias: INJECTED.nation, field: 'nation' },
   { alias: INJECTED.marking, field: 'marking', subfields: MARKING_FIELDS },
 ];
 

@@ -98,7 +98,6 @@ interface WalkState {
 
 interface InputKeys {
   id: readonly string[];
-  nation: readonly string[];
   marking: readonly string[];
   values: ReadonlyArray<[field: string, keys: readonly string[]]>;
 }
@@ -423,8 +422,8 @@ function inputKeysOf(state: WalkState, type: string, fields: Map<string, FieldNo
   let keys = state.inputKeys.get(fields);
   if (!keys) {
     const keysOf = (input: PolicyInput) => [input.alias, ...[...fields].filter(([, nodes]) => nodes.some((n) => selectsPlainly(n, input))).map(([key]) => key)];
-    const [id, nation, marking] = OBJECT_INPUTS.map(keysOf) as [string[], string[], string[]];
-    keys = { id, nation, marking, values: state.engine.fieldsLookedAt(type).map((field) => [field, keysOf(valueInput(field))]) };
+    const [id, marking] = OBJECT_INPUTS.map(keysOf) as [string[], string[]];
+    keys = { id, marking, values: state.engine.fieldsLookedAt(type).map((field) => [field, keysOf(valueInput(field))]) };
     state.inputKeys.set(fields, keys);
   }
   return keys;
@@ -450,8 +449,8 @@ function factsOf(object: Record<string, unknown>, type: string, keys: InputKeys)
     const value = read(object, fieldKeys);
     if (value !== undefined) values[field] = value;
   }
-  const nation = read(object, keys.nation);
-  const owner = typeof nation === 'string' ? nation : nationOfIdValue(read(object, keys.id));
+  // The id's prefix, as the fan-out routes the object; without an id, nobody's rules release anything of it.
+  const owner = nationOfIdValue(read(object, keys.id));
   // Field markings that could not be read (withheld at source, or absent): no field is decided as
   // if it had none, so the object is treated as unmarked and everything of it is denied.
   const fieldMarkingsKnown = Array.isArray(listed);

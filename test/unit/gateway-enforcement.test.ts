@@ -29,7 +29,7 @@ const FRANCE_ONLY: Marking = { classification: 'RESTRICTED', tlp: 'AMBER', relea
 
 /** A nation-owned object as the rewrite makes the nations send it. */
 function injected(type: string, id: string, marking: Marking | undefined, fields: Record<string, unknown>, fieldMarkings: Array<{ field: string; marking: Marking }> = []) {
-  return { ...fields, __sg_typename: type, __sg_id: id, __sg_nation: id.slice(0, 3), __sg_marking: marking ?? null, __sg_fieldMarkings: marking ? fieldMarkings : null };
+  return { ...fields, __sg_typename: type, __sg_id: id, __sg_marking: marking ?? null, __sg_fieldMarkings: marking ? fieldMarkings : null };
 }
 
 function enforce(principal: Principal, query: string, data: Record<string, unknown>, errors: GraphQLError[] = []) {
@@ -57,7 +57,7 @@ describe('the rewrite asks every nation-owned object for what the policy decides
     expect(rewritten).toContain('__sg_v_sector: sector');
   });
 
-  it('does not ask twice for what the client selects plainly: id, nation, a whole marking (under any alias), and a concrete type', () => {
+  it('does not ask twice for what the client selects plainly: id, a whole marking (under any alias), and a concrete type; nor for the owner, which the id names', () => {
     const query = '{ indicators { edges { node { key: id nation marking { classification tlp releasableTo caveats } name } } } }';
     const text = print(injectPolicyInputs(schema, parse(query), () => []));
     expect(text).not.toMatch(/__sg_(id|nation|marking|typename):/);
@@ -71,7 +71,6 @@ describe('the rewrite asks every nation-owned object for what the policy decides
     expect(renamed).toContain('__sg_marking: marking');
     const conditional = print(injectPolicyInputs(schema, parse('query Q($with: Boolean!) { indicators { edges { node { id @include(if: $with) nation } } } }'), () => []));
     expect(conditional).toContain('__sg_id: id');
-    expect(conditional).not.toContain('__sg_nation: nation');
   });
 
   it("the walk decides on the client's own plainly selected inputs: an American analyst still loses a French source", () => {
@@ -88,6 +87,13 @@ describe('the rewrite asks every nation-owned object for what the policy decides
     const query = '{ indicators { edges { node { nation marking { classification: tlp tlp: classification releasableTo caveats } name } } } }';
     const result = enforce(AMERICAN, query, { indicators: { edges: [{ node }] } });
     expect((result.data as any).indicators.edges).toEqual([]);
+  });
+
+  it("an object is its id's owner's, whatever its nation field says: a British indicator labelled French is decided by Britain's rules", () => {
+    const node = injected('Indicator', 'GBR:indicator--9', NATO_GREEN, { nation: 'FRA', name: 'C2', source: { name: 'UK sensor 4' } });
+    const result = enforce(AMERICAN, '{ indicators { edges { node { nation name source { name } } } } }', { indicators: { edges: [{ node }] } });
+    expect(result.errors.map((e) => e.extensions?.reason)).toEqual(['GBR/sources-stay-in-uk']);
+    expect(result.marking?.owners).toEqual(['GBR']);
   });
 
   it('finds a client alias that would collide with an injected one', () => {
