@@ -37,6 +37,7 @@ import {
   type PolicyEngine,
   type Principal,
 } from '../../policies';
+import { ownerOf } from '../global-id';
 import { INJECTED, INJECTED_PREFIX, isNationType, OBJECT_INPUTS, selectsPlainly, valueInput, type PolicyInput } from './rewrite';
 
 /** The roll-up of what was released: `extensions.marking`. */
@@ -76,6 +77,8 @@ interface WalkState {
   errors: AnswerError[];
   /** Paths (joined) that already carry an error: a field withheld at source is not reported twice. */
   erroredPaths: Set<string>;
+  /** Of those, the paths withheld (by a nation or here): a null list item there was an object left out. */
+  withheldPaths: Set<string>;
   /** Markings of released values: a page of alike objects releases a few distinct ones, many times. */
   released: Set<Marking>;
   owners: Set<string>;
@@ -126,6 +129,7 @@ export function enforceResult(args: {
     variables: args.variables ?? {},
     errors,
     erroredPaths: new Set(errors.map((e) => e.path?.join('.') ?? '')),
+    withheldPaths: new Set(errors.filter((e) => e.extensions?.code === 'WITHHELD').map((e) => e.path?.join('.') ?? '')),
     released: new Set(),
     owners: new Set(),
     remaps: new Map(),
@@ -203,7 +207,7 @@ function walkObject(state: WalkState, object: Record<string, unknown>, staticTyp
     return INVISIBLE;
   }
   const fields = collectFields(state, runtimeType, selectionSets);
-  const facts = isNationTypeMemo(runtimeType) ? factsOf(object, runtimeType.name, inputKeysOf(state, runtimeType.name, fields)) : undefined;
+  const facts = isNationType(runtimeType) ? factsOf(object, runtimeType.name, inputKeysOf(state, runtimeType.name, fields)) : undefined;
   stripInjected(object);
   if (facts && !state.engine.objectVisible(state.principal, facts)) {
     state.invisibleOwners.set(object, facts.owner);
@@ -288,6 +292,7 @@ function withholdReference(state: WalkState, value: unknown, at: WalkPath): void
   const owner = (typeof value === 'object' && value !== null && state.invisibleOwners.get(value)) || 'its owner';
   state.errors.push(withheldError(`${joined} is withheld by ${owner} (object not visible to the caller)`, path, owner, 'object-not-visible'));
   state.erroredPaths.add(joined);
+  state.withheldPaths.add(joined);
 }
 
 /** Applies one decision to one field; false when nothing is left to walk below it. */
@@ -318,6 +323,7 @@ function withhold(state: WalkState, object: Record<string, unknown>, key: string
   const joined = path.join('.');
   if (state.erroredPaths.has(joined)) return;
   state.erroredPaths.add(joined);
+  state.withheldPaths.add(joined);
   state.errors.push(withheldError(`${joined} is withheld by ${owner} (${reason})`, path, owner, reason));
 }
 
@@ -364,8 +370,7 @@ function isNationValued(type: ReturnType<typeof getNamedType>): boolean {
 
 /** Whether the nation withheld the object at this path (a reference it would not resolve for the caller). */
 function withheldAt(state: WalkState, path: WalkPath): boolean {
-  const joined = pathArray(path).join('.');
-  return state.errors.some((e) => e.extensions?.code === 'WITHHELD' && e.path?.join('.') === joined);
+  return state.withheldPaths.has(pathArray(path).join('.'));
 }
 
 function walkItem(state: WalkState, item: unknown, named: GraphQLNamedType, selectionSets: SelectionSetNode[], path: WalkPath): unknown {
@@ -380,7 +385,6 @@ function walkItem(state: WalkState, item: unknown, named: GraphQLNamedType, sele
 /** An object or abstract type is walked (as its static type), anything else is a value: decided once per type. */
 const walkable = new WeakMap<object, GraphQLObjectType | null>();
 function walkableAs(named: GraphQLNamedType): GraphQLObjectType | undefined {
-  if (!named) return undefined;
   let as = walkable.get(named);
   if (as === undefined) walkable.set(named, (as = isObjectType(named) || isAbstractType(named) ? (named as GraphQLObjectType) : null));
   return as ?? undefined;
@@ -405,13 +409,6 @@ function objectTypeNamed(schema: GraphQLSchema, name: string): GraphQLObjectType
     byName.set(name, (type = isObjectType(found) ? found : null));
   }
   return type ?? undefined;
-}
-
-const nationTypes = new WeakMap<GraphQLObjectType, boolean>();
-function isNationTypeMemo(type: GraphQLObjectType): boolean {
-  let nation = nationTypes.get(type);
-  if (nation === undefined) nationTypes.set(type, (nation = isNationType(type)));
-  return nation;
 }
 
 /**
@@ -450,7 +447,7 @@ function factsOf(object: Record<string, unknown>, type: string, keys: InputKeys)
     if (value !== undefined) values[field] = value;
   }
   // The id's prefix, as the fan-out routes the object; without an id, nobody's rules release anything of it.
-  const owner = nationOfIdValue(read(object, keys.id));
+  const owner = ownerOf(read(object, keys.id)) ?? 'its owner';
   // Field markings that could not be read (withheld at source, or absent): no field is decided as
   // if it had none, so the object is treated as unmarked and everything of it is denied.
   const fieldMarkingsKnown = Array.isArray(listed);
@@ -464,9 +461,6 @@ function asMarking(value: unknown): Marking | undefined {
   return m as unknown as Marking;
 }
 
-function nationOfIdValue(id: unknown): string {
-  return typeof id === 'string' && /^[A-Z]{3}:/.test(id) ? id.slice(0, 3) : 'its owner';
-}
 
 function stripInjected(object: Record<string, unknown>): void {
   for (const key of Object.keys(object)) if (key.startsWith(INJECTED_PREFIX)) delete object[key];

@@ -12,6 +12,7 @@ import type { AssertionSigner, Principal } from '../../policies';
 import { ASSERTION_HEADER } from '../../policies';
 import { mergeConnectionPages, takenPerNation, type NationPage } from './connection-merge';
 import { NATION_FIRST_VARIABLE, fetchShapeOf, type ByIdPart, type ConnectionPart, type EntitiesFetch, type PrincipalPart, type RootPart } from './fetch-shape';
+import { ownerOf } from '../global-id';
 import { SubgraphClient, SubgraphUnavailable, type GraphQLErrorBody, type GraphQLResponseBody } from './subgraph-client';
 
 export interface NationEndpoint {
@@ -161,7 +162,7 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
 
   private async byId(part: ByIdPart, call: Call): Promise<PartResult> {
     const id = evaluate(part.idArg, call.variables);
-    const nation = typeof id === 'string' ? ownerOf(id) : undefined;
+    const nation = ownerOf(id);
     // An id naming no member nation cannot exist: "not found", like any other absent object.
     if (!nation || !this.clients.has(nation)) return { value: null, errors: [] };
     return this.single(nation, part, call);
@@ -184,7 +185,7 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
     const entities: unknown[] = representations.map(() => null);
     const byNation = new Map<string, number[]>();
     representations.forEach((rep, index) => {
-      const nation = typeof rep.id === 'string' ? ownerOf(rep.id) : undefined;
+      const nation = ownerOf(rep.id);
       if (nation && this.clients.has(nation)) byNation.set(nation, [...(byNation.get(nation) ?? []), index]);
     });
     const errors: GraphQLErrorBody[] = [];
@@ -224,12 +225,6 @@ interface Call {
   query: string;
   variables: Variables;
   operationName: string | null;
-}
-
-/** `FRA:indicator--<uuid>` is held by FRA. */
-export function ownerOf(globalId: string): string | undefined {
-  const colon = globalId.indexOf(':');
-  return colon === 3 ? globalId.slice(0, 3) : undefined;
 }
 
 function evaluate(node: ValueNode | undefined, variables: Variables): unknown {
