@@ -65,7 +65,9 @@ export class EnforcingGateway implements GatewayInterface {
   readonly plugin: ApolloServerPlugin = {
     requestDidStart: async () => ({
       willSendResponse: async ({ contextValue, response }) => {
+        // Taken, not read: a context given to a second operation must not carry the first one's.
         const withheld = this.withheldOf.get(contextValue);
+        this.withheldOf.delete(contextValue);
         if (!withheld?.length || response.body.kind !== 'single') return;
         const result = response.body.singleResult;
         result.errors = [...(result.errors ?? []), ...withheld];

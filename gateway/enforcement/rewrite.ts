@@ -1,10 +1,10 @@
 /**
  * Before planning, the client's operation is rewritten so that every nation-owned object in the
- * answer arrives with what the policy decides on, whatever the client selected: its type, id,
- * owner, marking, field markings, and the values rules compare. Each injected field has an alias
+ * answer arrives with what the policy decides on, whatever the client selected: its type, its id
+ * (whose prefix names its owner), marking, field markings, and the values rules compare. Each injected field has an alias
  * of its own (`__sg_…`), so the walk after execution knows what to read and what to strip.
  *
- * What the client already selects plainly (`id`, `nation`, `marking { classification tlp
+ * What the client already selects plainly (`id`, `marking { classification tlp
  * releasableTo caveats }`, a compared value; no arguments, no directives) is not asked twice: the
  * walk reads it under the client's own key. Every injected field costs a resolver and a decision
  * at the nation and a merge at the gateway, for every object of the answer.
@@ -76,8 +76,13 @@ export function selectsPlainly(node: FieldNode, input: Pick<PolicyInput, 'field'
 /** The fields of each type whose values some rule looks at (the engine's `fieldsLookedAt`). */
 export type FieldsLookedAt = (type: string) => readonly string[];
 
+/** Asked per object of every answer: worked out once per type (graphql-js's type tests are not free in development mode). */
+const nationTypes = new WeakMap<GraphQLNamedType, boolean>();
 export function isNationType(type: GraphQLNamedType | null | undefined): boolean {
-  return isObjectType(type) && type.getInterfaces().some((i) => i.name === NATION_OBJECT);
+  if (!type) return false;
+  let nation = nationTypes.get(type);
+  if (nation === undefined) nationTypes.set(type, (nation = isObjectType(type) && type.getInterfaces().some((i) => i.name === NATION_OBJECT)));
+  return nation;
 }
 
 /** The aliases of a client's document that would collide with injected ones. */
