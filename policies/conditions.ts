@@ -85,6 +85,21 @@ export function evaluateCondition(condition: ObjectCondition, marking: Marking, 
   }
 }
 
+/** The fields whose values a condition compares (none: it reads markings only). */
+export function fieldsReadBy(condition: ObjectCondition): string[] {
+  switch (condition.kind) {
+    case 'field-value':
+      return [condition.condition.field];
+    case 'all':
+    case 'any':
+      return condition.of.flatMap(fieldsReadBy);
+    case 'not':
+      return fieldsReadBy(condition.condition);
+    default:
+      return [];
+  }
+}
+
 /** How rules compare a field's value: shared by the engine and `evaluateCondition`. */
 export function fieldValueHolds(condition: FieldValueCondition, value: unknown): boolean {
   if (condition.equals !== undefined) return value === condition.equals;

@@ -17,7 +17,7 @@ export { createPolicyEngine, type PolicyEngine, type PolicyEngineOptions, type O
 export { ruleFileSchema, ruleSchema, EFFECTS, restrictiveness, type Rule, type RuleFile, type Effect } from './rule-schema';
 export { parseRuleFile, loadRuleFolder, DEFAULT_RULES_DIR, RuleFileError, formatIssue, type RuleFileIssue } from './rule-files';
 export { applyTransform, redact, KEPT_FIELDS, REDACTED, NOT_APPLICABLE, TRANSFORM_NAMES, type TransformName } from './transforms';
-export { evaluateCondition, fieldValueHolds, type ObjectCondition } from './conditions';
+export { evaluateCondition, fieldValueHolds, fieldsReadBy, type ObjectCondition } from './conditions';
 export {
   signRules,
   signRuleFolder,

@@ -2,7 +2,7 @@
  * How a nation subgraph applies the policy engine to its silo: which rows a caller may know exist
  * (compiled to SQL), and the facts the engine decides a row's fields on.
  */
-import { combineMarkings, type Marking, type ObjectCondition, type ObjectFacts, type PolicyEngine, type Principal } from '../../policies';
+import { combineMarkings, fieldsReadBy, type Marking, type ObjectCondition, type ObjectFacts, type PolicyEngine, type Principal } from '../../policies';
 import { conditionSql, type ObjectRow, type Visibility } from '../silo';
 import { markingOf } from './stix-fields';
 import { directPropertyOf, FIELD_SOURCES, fieldMarkingsOf, NATION_TYPE_OF_STIX_TYPE, STIX_TYPES_OF, type NationTypeName } from './stix-properties';
@@ -53,21 +53,7 @@ const NO_PROPERTIES = (): undefined => undefined;
 
 /** The same condition, on markings only (a field value is read through each type's own properties). */
 function sameMarkingCondition(a: ObjectCondition, b: ObjectCondition): boolean {
-  return a === b || (!readsFieldValues(a) && JSON.stringify(a) === JSON.stringify(b));
-}
-
-function readsFieldValues(condition: ObjectCondition): boolean {
-  switch (condition.kind) {
-    case 'field-value':
-      return true;
-    case 'all':
-    case 'any':
-      return condition.of.some(readsFieldValues);
-    case 'not':
-      return readsFieldValues(condition.condition);
-    default:
-      return false;
-  }
+  return a === b || (fieldsReadBy(a).length === 0 && JSON.stringify(a) === JSON.stringify(b));
 }
 
 /**

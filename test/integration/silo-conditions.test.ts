@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLASSIFICATIONS, evaluateCondition, TLP_LEVELS, type Marking, type ObjectCondition } from '../../policies';
+import { CLASSIFICATIONS, evaluateCondition, fieldsReadBy, TLP_LEVELS, type Marking, type ObjectCondition } from '../../policies';
 import { conditionSql, openSilo, type SiloDb } from '../../subgraphs/silo';
 
 const NAMES = ['FRA', 'DEU', 'USA', 'NATO', 'EU'];
@@ -130,15 +130,5 @@ function kleene(condition: ObjectCondition, row: Row): boolean | null {
 }
 
 function readsUnknown(condition: ObjectCondition): boolean {
-  switch (condition.kind) {
-    case 'field-value':
-      return condition.condition.field === 'unknownField';
-    case 'all':
-    case 'any':
-      return condition.of.some(readsUnknown);
-    case 'not':
-      return readsUnknown(condition.condition);
-    default:
-      return false;
-  }
+  return fieldsReadBy(condition).includes('unknownField');
 }
