@@ -13,6 +13,7 @@ import {
   isAbstractType,
   isObjectType,
   Kind,
+  visit,
   GraphQLSkipDirective,
   GraphQLIncludeDirective,
   getDirectiveValues,
@@ -72,7 +73,6 @@ interface WalkState {
   schema: GraphQLSchema;
   engine: PolicyEngine;
   principal: Principal;
-  fragments: Map<string, FragmentDefinitionNode>;
   variables: Record<string, unknown>;
   errors: AnswerError[];
   /** Paths (joined) that already carry an error: a field withheld at source is not reported twice. */
@@ -89,14 +89,54 @@ interface WalkState {
   redacted: AlteredField[];
   transformed: AlteredField[];
   sealCursor?: (cursor: string) => string;
-  /** collectFields per selection set and runtime type: a page of 50 alike objects collects once. */
-  collected: WeakMap<SelectionSetNode, Map<string, Map<string, FieldNode[]>>>;
-  /** Where each policy input is read, per collected field set: the injected alias or the client's own key. */
-  inputKeys: WeakMap<Map<string, FieldNode[]>, InputKeys>;
-  /** Each collected field set as the walk goes through it. */
-  plans: WeakMap<Map<string, FieldNode[]>, PlannedField[]>;
+  shape: ShapeOfQuery;
   /** The owner of each object found invisible, read from its policy inputs before they were stripped. */
   invisibleOwners: WeakMap<object, string>;
+}
+
+/**
+ * What the walk works out from the query alone. The server hands every request that sends a query
+ * the same parsed document, so this is kept per document (and rules: the inputs depend on them),
+ * unless @skip or @include let a request's variables change which fields are selected.
+ */
+interface ShapeOfQuery {
+  fragments: Map<string, FragmentDefinitionNode>;
+  /** collectFields per selection set and runtime type: a page of 50 alike objects collects once. */
+  collected: WeakMap<SelectionSetNode, Map<GraphQLObjectType, Map<string, FieldNode[]>>>;
+  /** Each collected field set as the walk goes through it. */
+  plans: WeakMap<Map<string, FieldNode[]>, PlannedField[]>;
+  /** Where each policy input is read, per collected field set: the injected alias or the client's own key. */
+  inputKeys: WeakMap<Map<string, FieldNode[]>, InputKeys>;
+}
+
+const shapes = new WeakMap<DocumentNode, WeakMap<PolicyEngine, ShapeOfQuery>>();
+const conditional = new WeakMap<DocumentNode, boolean>();
+
+function shapeOf(document: DocumentNode, engine: PolicyEngine): ShapeOfQuery {
+  const fresh = (): ShapeOfQuery => ({
+    fragments: new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d])),
+    collected: new WeakMap(),
+    plans: new WeakMap(),
+    inputKeys: new WeakMap(),
+  });
+  let skipsOrIncludes = conditional.get(document);
+  if (skipsOrIncludes === undefined) conditional.set(document, (skipsOrIncludes = selectsConditionally(document)));
+  if (skipsOrIncludes) return fresh();
+  let byEngine = shapes.get(document);
+  if (!byEngine) shapes.set(document, (byEngine = new WeakMap()));
+  let shape = byEngine.get(engine);
+  if (!shape) byEngine.set(engine, (shape = fresh()));
+  return shape;
+}
+
+function selectsConditionally(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Directive(node) {
+      if (node.name.value === GraphQLSkipDirective.name || node.name.value === GraphQLIncludeDirective.name) found = true;
+    },
+  });
+  return found;
 }
 
 interface InputKeys {
@@ -125,7 +165,6 @@ export function enforceResult(args: {
     schema: args.schema,
     engine: args.engine,
     principal: args.principal,
-    fragments: new Map(args.document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d])),
     variables: args.variables ?? {},
     errors,
     erroredPaths: new Set(errors.map((e) => e.path?.join('.') ?? '')),
@@ -134,10 +173,8 @@ export function enforceResult(args: {
     owners: new Set(),
     remaps: new Map(),
     sealCursor: args.sealCursor,
-    collected: new WeakMap(),
-    inputKeys: new WeakMap(),
+    shape: shapeOf(args.document, args.engine),
     invisibleOwners: new WeakMap(),
-    plans: new WeakMap(),
     redacted: [],
     transformed: [],
   };
@@ -251,7 +288,7 @@ interface PlannedField {
 }
 
 function planOf(state: WalkState, runtimeType: GraphQLObjectType, fields: Map<string, FieldNode[]>): PlannedField[] {
-  let plan = state.plans.get(fields);
+  let plan = state.shape.plans.get(fields);
   if (!plan) {
     plan = [];
     for (const [key, nodes] of fields) {
@@ -261,7 +298,7 @@ function planOf(state: WalkState, runtimeType: GraphQLObjectType, fields: Map<st
       const type = runtimeType.getFields()[name]?.type;
       plan.push({ key, name, type: type && getNamedType(type), childSets, isCursor: isCursorField(runtimeType.name, name) });
     }
-    state.plans.set(fields, plan);
+    state.shape.plans.set(fields, plan);
   }
   return plan;
 }
@@ -416,12 +453,12 @@ function objectTypeNamed(schema: GraphQLSchema, name: string): GraphQLObjectType
  * that select it plainly (the rewrite injects nothing for those).
  */
 function inputKeysOf(state: WalkState, type: string, fields: Map<string, FieldNode[]>): InputKeys {
-  let keys = state.inputKeys.get(fields);
+  let keys = state.shape.inputKeys.get(fields);
   if (!keys) {
     const keysOf = (input: PolicyInput) => [input.alias, ...[...fields].filter(([, nodes]) => nodes.some((n) => selectsPlainly(n, input))).map(([key]) => key)];
     const [id, marking] = OBJECT_INPUTS.map(keysOf) as [string[], string[]];
     keys = { id, marking, values: state.engine.fieldsLookedAt(type).map((field) => [field, keysOf(valueInput(field))]) };
-    state.inputKeys.set(fields, keys);
+    state.shape.inputKeys.set(fields, keys);
   }
   return keys;
 }
@@ -469,10 +506,10 @@ function stripInjected(object: Record<string, unknown>): void {
 /** The client's fields for one runtime type, by response key, as graphql-js's CollectFields does. */
 function collectFields(state: WalkState, type: GraphQLObjectType, selectionSets: SelectionSetNode[]): Map<string, FieldNode[]> {
   if (selectionSets.length !== 1) return collectFieldsOnce(state, type, selectionSets);
-  let byType = state.collected.get(selectionSets[0]!);
-  if (!byType) state.collected.set(selectionSets[0]!, (byType = new Map()));
-  let fields = byType.get(type.name);
-  if (!fields) byType.set(type.name, (fields = collectFieldsOnce(state, type, selectionSets)));
+  let byType = state.shape.collected.get(selectionSets[0]!);
+  if (!byType) state.shape.collected.set(selectionSets[0]!, (byType = new Map()));
+  let fields = byType.get(type);
+  if (!fields) byType.set(type, (fields = collectFieldsOnce(state, type, selectionSets)));
   return fields;
 }
 
@@ -490,7 +527,7 @@ function collectFieldsOnce(state: WalkState, type: GraphQLObjectType, selectionS
         if (!selection.typeCondition || applies(state, selection.typeCondition.name.value, type)) collect(selection.selectionSet);
       } else {
         const name = selection.name.value;
-        const fragment = state.fragments.get(name);
+        const fragment = state.shape.fragments.get(name);
         if (visited.has(name) || !fragment || !applies(state, fragment.typeCondition.name.value, type)) continue;
         visited.add(name);
         collect(fragment.selectionSet);

@@ -96,6 +96,16 @@ describe('the rewrite asks every nation-owned object for what the policy decides
     expect(result.marking?.owners).toEqual(['GBR']);
   });
 
+  it('a query the server parsed once and an American analyst sends twice, the source included the second time only: the source is still decided', () => {
+    const document = parse('query Q($with: Boolean!) { indicators { edges { node { id name source @include(if: $with) { name } } } } }');
+    const node = (withSource: boolean) => injected('Indicator', 'FRA:indicator--1', NATO_GREEN, { id: 'FRA:indicator--1', name: 'C2', ...(withSource && { source: { name: 'FR sensor 21' } }) });
+    const walk = (withSource: boolean) => enforceResult({ schema, engine, principal: AMERICAN, document, variables: { with: withSource }, data: { indicators: { edges: [{ node: node(withSource) }] } }, errors: [] });
+    expect(walk(false).errors).toEqual([]);
+    const second = walk(true);
+    expect((second.data as any).indicators.edges[0].node.source).toBeNull();
+    expect(second.errors.map((e) => e.extensions?.reason)).toEqual(['FRA/sources-stay-in-france']);
+  });
+
   it('finds a client alias that would collide with an injected one', () => {
     expect(reservedAliasesIn(parse('{ indicators { edges { node { __sg_id: name } } } }'))).toEqual(['__sg_id']);
   });
