@@ -84,6 +84,8 @@ interface WalkState {
   owners: Set<string>;
   /** The facts whose marking and owner were noted last (see releaseField). */
   lastReleased?: ObjectFacts;
+  /** Where an object the caller may not see was nulled (joined, as the nations' answer had it): what was reported below it goes too. */
+  nulled: string[];
   /** Lists that lost items, by their path (joined, as the nations' answer had it): old index → new, or null. */
   remaps: Map<string, Map<number, number | null>>;
   redacted: AlteredField[];
@@ -171,6 +173,7 @@ export function enforceResult(args: {
     withheldPaths: new Set(errors.filter((e) => e.extensions?.code === 'WITHHELD').map((e) => e.path?.join('.') ?? '')),
     released: new Set(),
     owners: new Set(),
+    nulled: [],
     remaps: new Map(),
     sealCursor: args.sealCursor,
     shape: shapeOf(args.document, args.engine),
@@ -186,15 +189,24 @@ export function enforceResult(args: {
   const renumber = (path: Array<string | number>) => renumbered(state, path);
   const errors_ = state.errors.flatMap((e) => {
     if (!e.path) return [e];
+    if (isBelowNulled(state, e.path)) return [];
     const path = renumber([...e.path]);
     if (!path) return [];
     return [path.join('.') === e.path.join('.') ? e : movedTo(e, path)];
   });
   const altered = (fields: AlteredField[]) => fields.flatMap((f) => {
+    if (isBelowNulled(state, f.path)) return [];
     const path = renumber(f.path);
     return path ? [{ ...f, path }] : [];
   });
   return { data: args.data, errors: errors_, marking: rollUp(state), redacted: altered(state.redacted), transformed: altered(state.transformed) };
+}
+
+/** An error or alteration of a field of an object the caller may not see would name or describe that object. */
+function isBelowNulled(state: WalkState, path: ReadonlyArray<string | number>): boolean {
+  if (state.nulled.length === 0) return false;
+  const joined = path.join('.');
+  return state.nulled.some((nulled) => joined.startsWith(`${nulled}.`));
 }
 
 function movedTo(error: AnswerError, path: Array<string | number>): AnswerError {
@@ -271,6 +283,7 @@ function walkObject(state: WalkState, object: Record<string, unknown>, staticTyp
     // An edge goes with its node, so the list of edges says nothing about it.
     if (isEdgeNode(runtimeType, name)) return INVISIBLE;
     object[key] = null;
+    state.nulled.push(pathArray(fieldPath).join('.'));
     // By id at the root, an invisible object answers like one that does not exist: null, no error.
     // Below the root it is a visible object's reference, withheld as the nations withhold it.
     if (path !== undefined) withholdReference(state, value, fieldPath);

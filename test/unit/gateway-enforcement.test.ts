@@ -165,6 +165,23 @@ describe('the walk decides every field again, whatever the nation sent', () => {
     expect(JSON.stringify(result.data) + result.errors.map((e) => e.message).join()).not.toContain('hidden');
   });
 
+  it("a nation's error below an object the caller may not see goes with it: the object's id is not told by its field's error", () => {
+    const data = { sighting: injected('Sighting', 'DEU:sighting--1', NATO_GREEN, { sightingOf: injected('Indicator', 'FRA:indicator--hidden', FRANCE_ONLY, { id: 'FRA:indicator--hidden', source: null }) }) };
+    const errors = [new GraphQLError('Indicator.source of FRA:indicator--hidden is withheld by FRA (FRA/sources-stay-in-france)', { path: ['sighting', 'sightingOf', 'source'], extensions: { code: 'WITHHELD', owner: 'FRA' } })];
+    const result = enforce(AMERICAN, '{ sighting(id: "DEU:sighting--1") { sightingOf { id source { name } } } }', data, errors);
+    expect(result.data).toEqual({ sighting: { sightingOf: null } });
+    expect(result.errors.map((e) => e.path)).toEqual([['sighting', 'sightingOf']]);
+    expect(JSON.stringify(result)).not.toContain('hidden');
+  });
+
+  it('asked by id at the root, an object the caller may not see takes the errors below it along: it answers like one that does not exist', () => {
+    const data = { indicator: injected('Indicator', 'FRA:indicator--hidden', FRANCE_ONLY, { id: 'FRA:indicator--hidden', source: null }) };
+    const errors = [new GraphQLError('Indicator.source of FRA:indicator--hidden is withheld by FRA (FRA/sources-stay-in-france)', { path: ['indicator', 'source'], extensions: { code: 'WITHHELD', owner: 'FRA' } })];
+    const result = enforce(AMERICAN, '{ indicator(id: "FRA:indicator--hidden") { id source { name } } }', data, errors);
+    expect(result.data).toEqual({ indicator: null });
+    expect(result.errors).toEqual([]);
+  });
+
   it('an object whose field markings did not arrive is treated as unmarked: nothing of it is released', () => {
     const object = injected('Indicator', 'FRA:indicator--1', NATO_GREEN, { name: 'C2' });
     object.__sg_fieldMarkings = null;
