@@ -22,7 +22,7 @@ const config: CodegenConfig = {
           ThreatActor: '../kit/references#NationObjectParent',
           SightingLocation: '../silo#ObjectRow',
         },
-        scalars: { ID: 'string' },
+        scalars: { ID: 'string', PolicyMarkings: '../../policies#MarkingSet' },
       },
     },
   },

@@ -72,3 +72,43 @@ export function combineMarkings(first: Marking, ...rest: Marking[]): Marking {
 export function isNationCode(value: unknown): value is string {
   return typeof value === 'string' && /^[A-Z]{3}$/.test(value);
 }
+
+/**
+ * An object's marking with its fields' granular markings, as a nation hands them to the gateway
+ * (the contract's `PolicyMarkings`): only the fields marked more restrictively than the object.
+ */
+export interface MarkingSet {
+  object: Marking;
+  fields: Readonly<Record<string, Marking>>;
+}
+
+/**
+ * A marking set read from another party's answer: undefined unless every part of it has a
+ * marking's shape. A part that cannot be read is not skipped: the whole object then counts as
+ * unmarked, which denies all of it. (Levels outside the vocabulary are the engine's to refuse.)
+ */
+export function readMarkingSet(value: unknown): MarkingSet | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { object, fields } = value as { object?: unknown; fields?: unknown };
+  const marking = readMarking(object);
+  if (!marking || typeof fields !== 'object' || fields === null || Array.isArray(fields)) return undefined;
+  // No prototype: a field named like an Object method must not find one.
+  const read: Record<string, Marking> = Object.create(null);
+  for (const [field, fieldValue] of Object.entries(fields)) {
+    const fieldMarking = readMarking(fieldValue);
+    if (!fieldMarking) return undefined;
+    read[field] = fieldMarking;
+  }
+  return { object: marking, fields: read };
+}
+
+function readMarking(value: unknown): Marking | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const m = value as Record<string, unknown>;
+  if (typeof m.classification !== 'string' || typeof m.tlp !== 'string' || !isStringList(m.releasableTo) || !isStringList(m.caveats)) return undefined;
+  return m as unknown as Marking;
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}

@@ -1,19 +1,20 @@
 /**
  * Before planning, the client's operation is rewritten so that every nation-owned object in the
  * answer arrives with what the policy decides on, whatever the client selected: its type, its id
- * (whose prefix names its owner), marking, field markings, and the values rules compare. Each injected field has an alias
- * of its own (`__sg_…`), so the walk after execution knows what to read and what to strip.
+ * (whose prefix names its owner), its markings (object and fields, as one `policyMarkings` value),
+ * and the values rules compare. Each injected field has an alias of its own (`__sg_…`), so the walk
+ * after execution knows what to read and what to strip.
  *
- * What the client already selects plainly (`id`, `marking { classification tlp
- * releasableTo caveats }`, a compared value; no arguments, no directives) is not asked twice: the
- * walk reads it under the client's own key. Every injected field costs a resolver and a decision
- * at the nation and a merge at the gateway, for every object of the answer.
+ * What the client already selects plainly (`id`, `policyMarkings`, a compared value; no arguments,
+ * no directives) is not asked twice: the walk reads it under the client's own key. Every injected
+ * field costs a resolver and a decision at the nation and a merge at the gateway, for every object
+ * of the answer: the markings come as one scalar for that reason (as `marking { … }` and
+ * `fieldMarkings { … }` they were ten fields an object).
  */
 import {
   isAbstractType,
   isObjectType,
   Kind,
-  parse,
   TypeInfo,
   visit,
   visitWithTypeInfo,
@@ -32,28 +33,23 @@ export const INJECTED_PREFIX = '__sg_';
 export const INJECTED = {
   typename: `${INJECTED_PREFIX}typename`,
   id: `${INJECTED_PREFIX}id`,
-  marking: `${INJECTED_PREFIX}marking`,
-  fieldMarkings: `${INJECTED_PREFIX}fieldMarkings`,
+  markings: `${INJECTED_PREFIX}markings`,
   valuePrefix: `${INJECTED_PREFIX}v_`,
 } as const;
 
-const MARKING_FIELDS = ['classification', 'tlp', 'releasableTo', 'caveats'] as const;
-const MARKING_SELECTION = `{ ${MARKING_FIELDS.join(' ')} }`;
-
-/** A policy input: the alias it is injected under, the field it reads, the subfields it needs. */
+/** A policy input: the alias it is injected under and the field (a leaf) it reads. */
 export interface PolicyInput {
   alias: string;
   field: string;
-  subfields?: readonly string[];
 }
 
 /**
- * What every nation-owned object must carry besides its field markings (which clients do not select).
- * Its owner is its id's prefix, as the fan-out routes it: the `nation` field would say it again.
+ * What every nation-owned object must carry. Its owner is its id's prefix, as the fan-out routes
+ * it: the `nation` field would say it again.
  */
 export const OBJECT_INPUTS: readonly PolicyInput[] = [
   { alias: INJECTED.id, field: 'id' },
-  { alias: INJECTED.marking, field: 'marking', subfields: MARKING_FIELDS },
+  { alias: INJECTED.markings, field: 'policyMarkings' },
 ];
 
 export function valueInput(field: string): PolicyInput {
@@ -61,16 +57,12 @@ export function valueInput(field: string): PolicyInput {
 }
 
 /**
- * Whether a client's field selects exactly the input's field (any alias) and at least its subfields
- * under their own names: then its value is the input's value, and nothing needs injecting. GraphQL
- * merges fields of one response key only when they are the same field with the same arguments, so
- * one plain node among merged ones is enough.
+ * Whether a client's field selects exactly the input's field (any alias): then its value is the
+ * input's value, and nothing needs injecting. GraphQL merges fields of one response key only when
+ * they are the same field with the same arguments, so one plain node among merged ones is enough.
  */
-export function selectsPlainly(node: FieldNode, input: Pick<PolicyInput, 'field' | 'subfields'>): boolean {
-  if (node.name.value !== input.field || node.arguments?.length || node.directives?.length) return false;
-  if (!input.subfields) return !node.selectionSet;
-  const selections = node.selectionSet?.selections ?? [];
-  return input.subfields.every((sub) => selections.some((s) => s.kind === Kind.FIELD && !s.alias && selectsPlainly(s, { field: sub })));
+export function selectsPlainly(node: FieldNode, input: Pick<PolicyInput, 'field'>): boolean {
+  return node.name.value === input.field && !node.arguments?.length && !node.directives?.length && !node.selectionSet;
 }
 
 /** The fields of each type whose values some rule looks at (the engine's `fieldsLookedAt`). */
@@ -111,11 +103,12 @@ export function injectPolicyInputs(schema: GraphQLSchema, document: DocumentNode
           const missing = (inputs: readonly PolicyInput[]) => inputs.filter((input) => !node.selections.some((s) => s.kind === Kind.FIELD && selectsPlainly(s, input))).map(injectedField);
           const added: SelectionNode[] = [];
           // A concrete type's runtime type is known from the operation: only abstract ones need __typename.
-          if (isNationType(type)) added.push(...missing(OBJECT_INPUTS), fieldMarkingsField(), ...missing(valuesOf.get(type.name) ?? []));
+          if (isNationType(type)) added.push(...missing(OBJECT_INPUTS), ...missing(valuesOf.get(type.name) ?? []));
           else if (isAbstractType(type)) {
             const possible = schema.getPossibleTypes(type).filter(isNationType);
             added.push(field(INJECTED.typename, '__typename'));
-            if (possible.length) added.push(inlineFragment(NATION_OBJECT, [...missing(OBJECT_INPUTS), fieldMarkingsField()]));
+            const inputs = possible.length ? missing(OBJECT_INPUTS) : [];
+            if (inputs.length) added.push(inlineFragment(NATION_OBJECT, inputs));
             for (const t of possible) {
               const values = missing(valuesOf.get(t.name) ?? []);
               if (values.length) added.push(inlineFragment(t.name, values));
@@ -129,21 +122,11 @@ export function injectPolicyInputs(schema: GraphQLSchema, document: DocumentNode
 }
 
 function injectedField(input: PolicyInput): FieldNode {
-  return field(input.alias, input.field, input.subfields && `{ ${input.subfields.join(' ')} }`);
+  return field(input.alias, input.field);
 }
 
-function fieldMarkingsField(): FieldNode {
-  return field(INJECTED.fieldMarkings, 'fieldMarkings', `{ field marking ${MARKING_SELECTION} }`);
-}
-
-function field(alias: string, name: string, selection?: string): FieldNode {
-  const selectionSet = selection ? selectionSetOf(selection) : undefined;
-  return {
-    kind: Kind.FIELD,
-    alias: { kind: Kind.NAME, value: alias },
-    name: { kind: Kind.NAME, value: name },
-    ...(selectionSet && { selectionSet }),
-  };
+function field(alias: string, name: string): FieldNode {
+  return { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: alias }, name: { kind: Kind.NAME, value: name } };
 }
 
 function inlineFragment(typeName: string, selections: SelectionNode[]): InlineFragmentNode {
@@ -152,9 +135,4 @@ function inlineFragment(typeName: string, selections: SelectionNode[]): InlineFr
     typeCondition: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: typeName } },
     selectionSet: { kind: Kind.SELECTION_SET, selections },
   };
-}
-
-function selectionSetOf(text: string): SelectionSetNode {
-  const operation = parse(`{ x ${text} }`).definitions[0]!;
-  return ((operation as { selectionSet: SelectionSetNode }).selectionSet.selections[0] as FieldNode).selectionSet!;
 }

@@ -31,6 +31,7 @@ import {
   applyTransform,
   combineMarkings,
   NOT_APPLICABLE,
+  readMarkingSet,
   redact,
   type Decision,
   type Marking,
@@ -143,7 +144,7 @@ function selectsConditionally(document: DocumentNode): boolean {
 
 interface InputKeys {
   id: readonly string[];
-  marking: readonly string[];
+  markings: readonly string[];
   values: ReadonlyArray<[field: string, keys: readonly string[]]>;
 }
 
@@ -469,8 +470,8 @@ function inputKeysOf(state: WalkState, type: string, fields: Map<string, FieldNo
   let keys = state.shape.inputKeys.get(fields);
   if (!keys) {
     const keysOf = (input: PolicyInput) => [input.alias, ...[...fields].filter(([, nodes]) => nodes.some((n) => selectsPlainly(n, input))).map(([key]) => key)];
-    const [id, marking] = OBJECT_INPUTS.map(keysOf) as [string[], string[]];
-    keys = { id, marking, values: state.engine.fieldsLookedAt(type).map((field) => [field, keysOf(valueInput(field))]) };
+    const [id, markings] = OBJECT_INPUTS.map(keysOf) as [string[], string[]];
+    keys = { id, markings, values: state.engine.fieldsLookedAt(type).map((field) => [field, keysOf(valueInput(field))]) };
     state.shape.inputKeys.set(fields, keys);
   }
   return keys;
@@ -482,15 +483,9 @@ function read(object: Record<string, unknown>, keys: readonly string[]): unknown
 }
 
 function factsOf(object: Record<string, unknown>, type: string, keys: InputKeys): ObjectFacts {
-  const marking = asMarking(read(object, keys.marking));
-  const fieldMarkings: Record<string, Marking> = {};
-  const listed = object[INJECTED.fieldMarkings];
-  if (Array.isArray(listed)) {
-    for (const entry of listed as Array<{ field?: unknown; marking?: unknown }>) {
-      const fieldMarking = asMarking(entry?.marking);
-      if (typeof entry?.field === 'string' && fieldMarking) fieldMarkings[entry.field] = fieldMarking;
-    }
-  }
+  // Markings that could not be read (withheld at source, absent, or malformed in any part): the
+  // object is treated as unmarked, and everything of it is denied.
+  const markings = readMarkingSet(read(object, keys.markings));
   const values: Record<string, unknown> = {};
   for (const [field, fieldKeys] of keys.values) {
     const value = read(object, fieldKeys);
@@ -498,22 +493,13 @@ function factsOf(object: Record<string, unknown>, type: string, keys: InputKeys)
   }
   // The id's prefix, as the fan-out routes the object; without an id, nobody's rules release anything of it.
   const owner = ownerOf(read(object, keys.id)) ?? 'its owner';
-  // Field markings that could not be read (withheld at source, or absent): no field is decided as
-  // if it had none, so the object is treated as unmarked and everything of it is denied.
-  const fieldMarkingsKnown = Array.isArray(listed);
-  return { type, owner, marking: fieldMarkingsKnown ? marking : undefined, fieldMarkings, values };
+  return { type, owner, marking: markings?.object, fieldMarkings: markings?.fields ?? {}, values };
 }
 
-function asMarking(value: unknown): Marking | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const m = value as Record<string, unknown>;
-  if (typeof m.classification !== 'string' || typeof m.tlp !== 'string' || !Array.isArray(m.releasableTo) || !Array.isArray(m.caveats)) return undefined;
-  return m as unknown as Marking;
-}
-
-
+/** Injected keys come last (the rewrite appends them): deleted last first, the object keeps V8's fast layout for the JSON writer. */
 function stripInjected(object: Record<string, unknown>): void {
-  for (const key of Object.keys(object)) if (key.startsWith(INJECTED_PREFIX)) delete object[key];
+  const keys = Object.keys(object);
+  for (let i = keys.length - 1; i >= 0; i--) if (keys[i]!.startsWith(INJECTED_PREFIX)) delete object[keys[i]!];
 }
 
 /** The client's fields for one runtime type, by response key, as graphql-js's CollectFields does. */

@@ -6,6 +6,7 @@
 import { GraphQLError, Kind, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import type { LinkedObject, ObjectRow } from '../silo';
 import type { AttackPattern, Resolvers, Vulnerability } from '../contract/types.generated';
+import type { MarkingSet } from '../../policies';
 import type { NationContext } from './context';
 import { loadLinks } from './loaders';
 import { pageRequestOf, type ConnectionArgs } from './page-args';
@@ -190,6 +191,14 @@ function nationObjectFields() {
       const type = NATION_TYPE_OF_STIX_TYPE[parent.type];
       const marked = type ? ctx.facts(parent, type).fieldMarkings ?? {} : {};
       return Object.entries(marked).map(([field, marking]) => ({ field, marking }));
+    },
+    policyMarkings: (parent: NationObjectParent, _args: unknown, ctx: NationContext): MarkingSet | null => {
+      if (isForeign(parent)) return null;
+      const type = NATION_TYPE_OF_STIX_TYPE[parent.type];
+      if (!type) return null;
+      // The same facts the nation's own decisions were made on: the gateway decides on what the nation did.
+      const facts = ctx.facts(parent, type);
+      return facts.marking ? { object: facts.marking, fields: facts.fieldMarkings ?? {} } : null;
     },
   };
 }

@@ -22,6 +22,7 @@ const COMMON: Record<string, FieldSource> = {
   modified: { property: 'modified' },
   marking: { property: 'object_marking_refs' },
   fieldMarkings: { property: 'granular_markings' },
+  policyMarkings: { property: 'object_marking_refs' },
 };
 
 const direct = (property: string): FieldSource => ({ property, direct: true });

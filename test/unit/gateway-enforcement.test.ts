@@ -28,8 +28,8 @@ const NATO_GREEN: Marking = { classification: 'RESTRICTED', tlp: 'GREEN', releas
 const FRANCE_ONLY: Marking = { classification: 'RESTRICTED', tlp: 'AMBER', releasableTo: ['FRA'], caveats: [] };
 
 /** A nation-owned object as the rewrite makes the nations send it. */
-function injected(type: string, id: string, marking: Marking | undefined, fields: Record<string, unknown>, fieldMarkings: Array<{ field: string; marking: Marking }> = []) {
-  return { ...fields, __sg_typename: type, __sg_id: id, __sg_marking: marking ?? null, __sg_fieldMarkings: marking ? fieldMarkings : null };
+function injected(type: string, id: string, marking: Marking | undefined, fields: Record<string, unknown>, fieldMarkings: Record<string, Marking> = {}): Record<string, unknown> {
+  return { ...fields, __sg_typename: type, __sg_id: id, __sg_markings: marking ? { object: marking, fields: fieldMarkings } : null };
 }
 
 function enforce(principal: Principal, query: string, data: Record<string, unknown>, errors: GraphQLError[] = []) {
@@ -37,7 +37,7 @@ function enforce(principal: Principal, query: string, data: Record<string, unkno
 }
 
 describe('the rewrite asks every nation-owned object for what the policy decides on', () => {
-  it('adds type, id, owner, marking and field markings under reserved aliases, through fragments and interfaces, and still validates', () => {
+  it('adds type, id and markings (object and fields, one value) under reserved aliases, through fragments and interfaces, and still validates', () => {
     const query = `query Q($id: ID!) {
       indicators(first: 2) { edges { node { ...IndicatorBits } } }
       sighting(id: $id) { sightingOf { ... on NationObject { nation } } }
@@ -47,8 +47,8 @@ describe('the rewrite asks every nation-owned object for what the policy decides
     expect(validate(schema, rewritten)).toEqual([]);
     const text = print(rewritten);
     // indicators' node, the fragment, the sighting and its sightingOf: each gets the whole set.
-    expect(text.match(/__sg_marking: marking/g)?.length).toBeGreaterThanOrEqual(3);
-    expect(text).toMatch(/__sg_fieldMarkings: fieldMarkings \{\s+field\s+marking/);
+    expect(text.match(/__sg_markings: policyMarkings/g)?.length).toBeGreaterThanOrEqual(3);
+    expect(text.match(/__sg_id: id/g)?.length).toBeGreaterThanOrEqual(3);
     expect(print(parse(query))).not.toContain('__sg_'); // the client's document is untouched
   });
 
@@ -57,34 +57,32 @@ describe('the rewrite asks every nation-owned object for what the policy decides
     expect(rewritten).toContain('__sg_v_sector: sector');
   });
 
-  it('does not ask twice for what the client selects plainly: id, a whole marking (under any alias), and a concrete type; nor for the owner, which the id names', () => {
-    const query = '{ indicators { edges { node { key: id nation marking { classification tlp releasableTo caveats } name } } } }';
+  it('does not ask twice for what the client selects plainly: id and policyMarkings (under any alias), and a concrete type; nor for the owner, which the id names', () => {
+    const query = '{ indicators { edges { node { key: id nation m: policyMarkings name } } } }';
     const text = print(injectPolicyInputs(schema, parse(query), () => []));
-    expect(text).not.toMatch(/__sg_(id|nation|marking|typename):/);
-    expect(text).toContain('__sg_fieldMarkings: fieldMarkings');
+    expect(text).not.toMatch(/__sg_(id|nation|markings|typename):/);
   });
 
-  it('still injects what the client selects only in part, renamed inside, or under a directive', () => {
-    const partly = print(injectPolicyInputs(schema, parse('{ indicators { edges { node { marking { tlp } } } } }'), () => []));
-    expect(partly).toContain('__sg_marking: marking');
-    const renamed = print(injectPolicyInputs(schema, parse('{ indicators { edges { node { marking { classification tlp releasableTo caveats: releasableTo } } } } }'), () => []));
-    expect(renamed).toContain('__sg_marking: marking');
-    const conditional = print(injectPolicyInputs(schema, parse('query Q($with: Boolean!) { indicators { edges { node { id @include(if: $with) nation } } } }'), () => []));
+  it('still injects what the client selects only under a directive; a marking the client selects as `marking` is not what the walk reads', () => {
+    const conditional = print(injectPolicyInputs(schema, parse('query Q($with: Boolean!) { indicators { edges { node { id @include(if: $with) policyMarkings @include(if: $with) nation } } } }'), () => []));
     expect(conditional).toContain('__sg_id: id');
+    expect(conditional).toContain('__sg_markings: policyMarkings');
+    const marking = print(injectPolicyInputs(schema, parse('{ indicators { edges { node { id marking { classification tlp releasableTo caveats } } } } }'), () => []));
+    expect(marking).toContain('__sg_markings: policyMarkings');
   });
 
   it("the walk decides on the client's own plainly selected inputs: an American analyst still loses a French source", () => {
-    const node = { ref: 'FRA:indicator--1', nation: 'FRA', marking: { ...NATO_GREEN }, name: 'C2', source: { name: 'FR sensor 21' }, __sg_fieldMarkings: [] };
-    const query = '{ indicators { edges { node { ref: id nation marking { classification tlp releasableTo caveats } name source { name } } } } }';
+    const node = { ref: 'FRA:indicator--1', nation: 'FRA', m: { object: { ...NATO_GREEN }, fields: {} }, name: 'C2', source: { name: 'FR sensor 21' } };
+    const query = '{ indicators { edges { node { ref: id nation m: policyMarkings name source { name } } } } }';
     const result = enforce(AMERICAN, query, { indicators: { edges: [{ node }] } });
-    expect((result.data as any).indicators.edges[0].node).toEqual({ ref: 'FRA:indicator--1', nation: 'FRA', marking: NATO_GREEN, name: 'C2', source: null });
+    expect((result.data as any).indicators.edges[0].node).toEqual({ ref: 'FRA:indicator--1', nation: 'FRA', m: { object: NATO_GREEN, fields: {} }, name: 'C2', source: null });
     expect(result.errors.map((e) => e.extensions?.reason)).toEqual(['FRA/sources-stay-in-france']);
     expect(result.marking).toMatchObject({ classification: 'RESTRICTED', tlp: 'GREEN', owners: ['FRA'] });
   });
 
-  it('a marking the client renamed inside is not read as the marking: without the injected one, the object is denied', () => {
-    const node = { nation: 'FRA', marking: { classification: 'UNCLASSIFIED', tlp: 'CLEAR', releasableTo: ['NATO'], caveats: [] }, name: 'C2', __sg_fieldMarkings: [] };
-    const query = '{ indicators { edges { node { nation marking { classification: tlp tlp: classification releasableTo caveats } name } } } }';
+  it("the client's own `marking` is not read as the policy's input: without the injected markings, the object is denied", () => {
+    const node = { id: 'FRA:indicator--1', nation: 'FRA', marking: { classification: 'UNCLASSIFIED', tlp: 'CLEAR', releasableTo: ['NATO'], caveats: [] }, name: 'C2' };
+    const query = '{ indicators { edges { node { id nation marking { classification tlp releasableTo caveats } name } } } }';
     const result = enforce(AMERICAN, query, { indicators: { edges: [{ node }] } });
     expect((result.data as any).indicators.edges).toEqual([]);
   });
@@ -182,15 +180,29 @@ describe('the walk decides every field again, whatever the nation sent', () => {
     expect(result.errors).toEqual([]);
   });
 
-  it('an object whose field markings did not arrive is treated as unmarked: nothing of it is released', () => {
-    const object = injected('Indicator', 'FRA:indicator--1', NATO_GREEN, { name: 'C2' });
-    object.__sg_fieldMarkings = null;
-    const result = enforce(AMERICAN, '{ indicator(id: "FRA:indicator--1") { name } }', { indicator: object });
-    expect(result.data).toEqual({ indicator: null });
+  it('an object whose markings did not arrive whole is treated as unmarked: nothing of it is released', () => {
+    const malformed: unknown[] = [
+      null,
+      { object: NATO_GREEN },
+      { object: NATO_GREEN, fields: null },
+      { object: NATO_GREEN, fields: { description: { classification: 'SECRET' } } },
+      { object: NATO_GREEN, fields: { description: { ...FRANCE_ONLY, releasableTo: [7] } } },
+      { object: { ...NATO_GREEN, caveats: 'NOFORN' }, fields: {} },
+      { fields: {} },
+      'RESTRICTED',
+    ];
+    for (const markings of malformed) {
+      const object = { ...injected('Indicator', 'FRA:indicator--1', NATO_GREEN, { name: 'C2' }), __sg_markings: markings };
+      const result = enforce(AMERICAN, '{ indicator(id: "FRA:indicator--1") { name } }', { indicator: object });
+      expect(result.data, JSON.stringify(markings)).toEqual({ indicator: null });
+    }
+    // The same object with its markings whole is released: the cases above fail on their markings alone.
+    const whole = enforce(AMERICAN, '{ indicator(id: "FRA:indicator--1") { name } }', { indicator: injected('Indicator', 'FRA:indicator--1', NATO_GREEN, { name: 'C2' }) });
+    expect(whole.data).toEqual({ indicator: { name: 'C2' } });
   });
 
   it('a field marked more restrictively than its object is withheld alone, with the marking check that failed', () => {
-    const data = { indicator: injected('Indicator', 'FRA:indicator--1', NATO_GREEN, { name: 'C2', description: 'secret words' }, [{ field: 'description', marking: FRANCE_ONLY }]) };
+    const data = { indicator: injected('Indicator', 'FRA:indicator--1', NATO_GREEN, { name: 'C2', description: 'secret words' }, { description: FRANCE_ONLY }) };
     const result = enforce(AMERICAN, '{ indicator(id: "FRA:indicator--1") { name description } }', data);
     expect(result.data).toEqual({ indicator: { name: 'C2', description: null } });
     expect(result.errors[0]?.extensions).toMatchObject({ code: 'WITHHELD', reason: 'marking:releasability' });
