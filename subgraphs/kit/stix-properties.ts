@@ -13,6 +13,8 @@ interface FieldSource {
   property: string;
   /** True when the GraphQL value is the stored value itself, so a rule may compare it in SQL. */
   direct?: true;
+  /** Further properties the field's value shows: a granular marking of any of them marks the field too. */
+  alsoShows?: readonly string[];
 }
 
 const COMMON: Record<string, FieldSource> = {
@@ -22,7 +24,8 @@ const COMMON: Record<string, FieldSource> = {
   modified: { property: 'modified' },
   marking: { property: 'object_marking_refs' },
   fieldMarkings: { property: 'granular_markings' },
-  policyMarkings: { property: 'object_marking_refs' },
+  // Both markings in one value: whatever marks either of the two fields that show them marks it.
+  policyMarkings: { property: 'object_marking_refs', alsoShows: ['granular_markings'] },
 };
 
 const direct = (property: string): FieldSource => ({ property, direct: true });
@@ -113,7 +116,8 @@ const FIELDS_SHOWING = {} as Record<NationTypeName, ReadonlyMap<string, readonly
 for (const [type, sources] of Object.entries(FIELD_SOURCES) as Array<[NationTypeName, (typeof FIELD_SOURCES)[NationTypeName]]>) {
   const showing = new Map<string, string[]>();
   for (const [field, source] of Object.entries(sources)) {
-    if (field !== 'id' && field !== 'stixId') showing.set(source.property, [...(showing.get(source.property) ?? []), field]);
+    if (field === 'id' || field === 'stixId') continue;
+    for (const property of [source.property, ...(source.alsoShows ?? [])]) showing.set(property, [...(showing.get(property) ?? []), field]);
   }
   FIELDS_SHOWING[type] = showing;
 }

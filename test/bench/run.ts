@@ -6,12 +6,14 @@
  *   3. sovgraph over five nations with the policy layer OFF (fan-out + keyset merge only),
  *   4. the same with the policy layer ON (every field decided at source and again at the gateway),
  *   5. sovgraph with a reference-subgraph hop (technique names), policy on.
- * Policy off and on run as two coalitions over copies of the same silos, measured alternately
- * (off, on, off, on…) so that drift in the machine's load hits both alike.
+ * Policy off and on run as two coalitions over copies of the same silos, measured alternately, in
+ * pairs that swap their order (off on, on off, off on…): drift in the machine's speed, which on a
+ * shared machine moves the cost of a request by a fifth within a minute, hits both alike, and a
+ * steady drift does not favour whichever always runs second.
  * Both coalitions are first warmed up alike, unmeasured: freshly started processes run cold code
  * (JIT, caches) for seconds, and the first pair measured would otherwise compare two cold starts.
  * Environment: BENCH_SECONDS (default 8), BENCH_CONCURRENCY (default 16), BENCH_SEED_SIZE (default 400),
- * BENCH_ROUNDS (policy off/on pairs, default 3), BENCH_WARMUP_SECONDS (each coalition, default 8).
+ * BENCH_ROUNDS (policy off/on pairs, default 6), BENCH_WARMUP_SECONDS (each coalition, default 8).
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +32,7 @@ import { nestedQuery } from './queries';
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const seedSize = Number(process.env.BENCH_SEED_SIZE ?? 400);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 8);
 
 
@@ -62,7 +64,7 @@ const policyOn: Scenario = { name: POLICY_ON, url: coalition.gateway.url, header
 const scenarios: Scenario[] = [
   { name: 'nation subgraph alone (floor)', url: fra.url, headers: { [ASSERTION_HEADER]: assertion }, query: nestedQuery('id'), pids: pidsOf(coalition) },
   { name: 'plain @apollo/gateway, 1 nation', url: plain.url, headers: {}, query: nestedQuery('id'), pids: pidsOf(coalition) },
-  ...Array.from({ length: rounds }, () => [policyOff, policyOn]).flat(),
+  ...Array.from({ length: rounds }, (_, i) => (i % 2 ? [policyOn, policyOff] : [policyOff, policyOn])).flat(),
   { name: 'sovgraph, 5 nations + reference hop, policy ON', url: coalition.gateway.url, headers: { authorization: `Bearer ${token}` }, query: nestedQuery('id name tactics'), pids: pidsOf(coalition) },
 ];
 

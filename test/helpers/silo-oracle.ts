@@ -102,7 +102,7 @@ export function rowFieldMarkings(row: RawRow, type: NationTypeName, objectMarkin
     for (const selector of entry.selectors as string[]) {
       const property = String(selector).split('.')[0];
       for (const [field, source] of Object.entries(FIELD_SOURCES[type])) {
-        if (source.property !== property || field === 'id' || field === 'stixId') continue;
+        if (![source.property, ...(source.alsoShows ?? [])].includes(property!) || field === 'id' || field === 'stixId') continue;
         marked[field] = combineMarkings(marked[field] ?? objectMarking, entry.marking);
       }
     }

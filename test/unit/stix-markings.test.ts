@@ -4,7 +4,8 @@
  * only make a field more restrictive.
  */
 import { describe, expect, it } from 'vitest';
-import type { Marking } from '../../policies';
+import { combineMarkings, type Marking } from '../../policies';
+import { fieldMarkingsOf } from '../../subgraphs/kit/stix-properties';
 import {
   MarkingError,
   SOVGRAPH_MARKING_EXTENSION_ID,
@@ -143,5 +144,20 @@ describe('ref_owners', () => {
     const ext = (owners: unknown) => indicator({ extensions: { 'extension-definition--8e2d4c6a-1f3b-4a5c-8d7e-6b9a0c1d2e3f': { extension_type: 'property-extension', ref_owners: owners } } });
     expect(refOwnersOf(ext({ 'indicator--2f1e0d9c-8b7a-4c6d-9e5f-4a3b2c1d0e9f': 'FRA' }))).toEqual({ 'indicator--2f1e0d9c-8b7a-4c6d-9e5f-4a3b2c1d0e9f': 'FRA' });
     expect(() => refOwnersOf(ext({ 'indicator--2f1e0d9c-8b7a-4c6d-9e5f-4a3b2c1d0e9f': 'France' }))).toThrow(/"France" is not an ISO 3166 alpha-3/);
+  });
+});
+
+describe('a granular marking marks every contract field that shows its property', () => {
+  const FRANCE_SECRET: Marking = { classification: 'SECRET', tlp: 'AMBER', releasableTo: ['FRA'], caveats: [] };
+  const marked = (selector: string) => Object.keys(fieldMarkingsOf('Indicator', [{ selectors: [selector], marking: FRANCE_SECRET }], combineMarkings)).sort();
+
+  it('policyMarkings shows both markings: marking either of them marks it too, so it never says what the field it repeats withholds', () => {
+    expect(marked('granular_markings')).toEqual(['fieldMarkings', 'policyMarkings']);
+    expect(marked('object_marking_refs')).toEqual(['marking', 'policyMarkings']);
+  });
+
+  it('a property shown by one field marks that field alone', () => {
+    expect(marked('x_sovgraph_source')).toEqual(['source']);
+    expect(marked('kill_chain_phases.[0].phase_name')).toEqual(['killChainPhases']);
   });
 });
