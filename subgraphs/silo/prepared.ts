@@ -10,9 +10,12 @@
 import { createHash } from 'node:crypto';
 import { parse, protocol, type PGlite } from '@electric-sql/pglite';
 
-/** Only reads are worth keeping: writes vary in shape (a batch of n rows is its own text). */
+/**
+ * Only reads are worth keeping: writes vary in shape (a batch of n rows is its own text). A
+ * statement opening with WITH may write (`WITH … UPDATE`): only SELECT counts.
+ */
 export function isRead(sql: string): boolean {
-  return /^\s*(SELECT|WITH)\b/i.test(sql);
+  return /^\s*SELECT\b/i.test(sql);
 }
 
 /** The name a statement text is prepared under: the same on every connection, distinct per text. */
