@@ -88,6 +88,7 @@ export class CursorRejected extends GraphQLError {
  * Throws CursorRejected naming the argument when one is not a sealed cursor.
  */
 export function openCursorArguments(document: DocumentNode, variables: Record<string, unknown> | undefined, seal: CursorSeal): { document: DocumentNode; variables: Record<string, unknown> | undefined } {
+  if (!takesAfter(document)) return { document, variables };
   let opened = variables;
   const openedNames = new Set<string>();
   const rewritten = visit(document, {
@@ -111,4 +112,23 @@ export function openCursorArguments(document: DocumentNode, variables: Record<st
     },
   });
   return { document: rewritten, variables: opened };
+}
+
+/**
+ * Whether any field of a document takes an `after` argument. The server hands every request that
+ * sends a query the same parsed document, and most ask for a first page: they skip the visit.
+ */
+const afterTaken = new WeakMap<DocumentNode, boolean>();
+function takesAfter(document: DocumentNode): boolean {
+  let takes = afterTaken.get(document);
+  if (takes === undefined) {
+    takes = false;
+    visit(document, {
+      Argument(node) {
+        if (node.name.value === 'after') takes = true;
+      },
+    });
+    afterTaken.set(document, takes);
+  }
+  return takes;
 }
