@@ -44,17 +44,20 @@ export function createPreparedReads(pg: PGlite): <Row>(sql: string, params: read
     const name = statementName(sql);
     const described = await pg.execProtocol(concat(protocol.serialize.parse({ name, text: sql }), protocol.serialize.describe({ type: 'S', name }), protocol.serialize.sync()), { syncToFs: false });
     const statement = { name, parameterTypes: parse.parseDescribeStatementResults(described.messages) };
-    if (prepared.size >= MAX_STATEMENTS) {
+    // Kept before anything else can fail: the server holds the name now, and parsing it again would be refused.
+    prepared.set(sql, statement);
+    if (prepared.size > MAX_STATEMENTS) {
       const [oldestSql, oldest] = prepared.entries().next().value!;
       prepared.delete(oldestSql);
       await pg.execProtocol(concat(protocol.serialize.close({ type: 'S', name: oldest.name }), protocol.serialize.sync()), { syncToFs: false });
     }
-    prepared.set(sql, statement);
     return statement;
   }
 
-  return (sql, params) =>
-    pg._runExclusiveTransaction(() =>
+  return (sql, params) => {
+    // As query() refuses: a closed silo answers nothing (its WebAssembly is gone).
+    if (pg.closed) return Promise.reject(new Error('the silo is closed'));
+    return pg._runExclusiveTransaction(() =>
       pg._runExclusiveQuery(async () => {
         let statement = prepared.get(sql);
         if (statement) {
@@ -69,6 +72,7 @@ export function createPreparedReads(pg: PGlite): <Row>(sql: string, params: read
         return parse.parseResults(messages, pg.parsers)[0]!.rows as never;
       }),
     );
+  };
 }
 
 /** A value in the text form PostgreSQL reads for its parameter's type, as PGlite's query() sends it. */

@@ -68,3 +68,9 @@ describe('the silo prepares its reads', () => {
     expect(await silo.query<{ n: number }>('SELECT n FROM reading WHERE n = $1', [3])).toEqual([{ n: 3 }]);
   });
 });
+
+it('a closed silo refuses a read, saying so', async () => {
+  const closed = await openSilo({ nation: 'EST' });
+  await closed.close();
+  await expect(closed.query('SELECT 1 AS one')).rejects.toThrow(/closed/);
+});
