@@ -18,13 +18,22 @@ export function isRead(sql: string): boolean {
   return /^\s*SELECT\b/i.test(sql);
 }
 
-/** The name a statement text is prepared under: the same on every connection, distinct per text. */
-export function statementName(sql: string): string {
-  return `sg_${createHash('sha256').update(sql).digest('base64url').slice(0, 22)}`;
-}
-
 /** How many texts an embedded silo keeps prepared; the least recently used is closed beyond it. */
 const MAX_STATEMENTS = 256;
+
+/**
+ * The name a statement text is prepared under: the same on every connection, distinct per text.
+ * Asked on every read a server runs: hashed once per text (a silo has a few hundred at most).
+ */
+const names = new Map<string, string>();
+export function statementName(sql: string): string {
+  let name = names.get(sql);
+  if (name === undefined) {
+    if (names.size >= 4 * MAX_STATEMENTS) names.clear();
+    names.set(sql, (name = `sg_${createHash('sha256').update(sql).digest('base64url').slice(0, 22)}`));
+  }
+  return name;
+}
 
 interface Prepared {
   name: string;
