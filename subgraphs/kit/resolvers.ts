@@ -188,19 +188,22 @@ function nationObjectFields() {
     },
     fieldMarkings: (parent: NationObjectParent, _args: unknown, ctx: NationContext) => {
       if (isForeign(parent)) return null;
-      const type = NATION_TYPE_OF_STIX_TYPE[parent.type];
-      const marked = type ? ctx.facts(parent, type).fieldMarkings ?? {} : {};
+      const marked = factsOfHeld(parent, ctx)?.fieldMarkings ?? {};
       return Object.entries(marked).map(([field, marking]) => ({ field, marking }));
     },
     policyMarkings: (parent: NationObjectParent, _args: unknown, ctx: NationContext): MarkingSet | null => {
       if (isForeign(parent)) return null;
-      const type = NATION_TYPE_OF_STIX_TYPE[parent.type];
-      if (!type) return null;
       // The same facts the nation's own decisions were made on: the gateway decides on what the nation did.
-      const facts = ctx.facts(parent, type);
-      return facts.marking ? { object: facts.marking, fields: facts.fieldMarkings ?? {} } : null;
+      const facts = factsOfHeld(parent, ctx);
+      return facts?.marking ? { object: facts.marking, fields: facts.fieldMarkings ?? {} } : null;
     },
   };
+}
+
+/** What the policy decides a held row's fields on; undefined for a row of no contract type. */
+function factsOfHeld(row: ObjectRow, ctx: NationContext) {
+  const type = NATION_TYPE_OF_STIX_TYPE[row.type];
+  return type ? ctx.facts(row, type) : undefined;
 }
 
 /** PostgreSQL's `2025-01-06T08:00:00+00:00` as STIX writes timestamps: UTC, milliseconds, `Z`. */

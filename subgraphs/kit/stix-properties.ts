@@ -8,13 +8,18 @@ import type { Marking } from '../../policies';
 
 export type NationTypeName = 'Indicator' | 'Sighting' | 'Incident' | 'ThreatActor';
 
-interface FieldSource {
+export interface FieldSource {
   /** The STIX property (top-level key of the stored document) the field is read from. */
   property: string;
   /** True when the GraphQL value is the stored value itself, so a rule may compare it in SQL. */
   direct?: true;
   /** Further properties the field's value shows: a granular marking of any of them marks the field too. */
   alsoShows?: readonly string[];
+}
+
+/** Every property whose granular marking marks the field. */
+export function propertiesShownBy(source: FieldSource): readonly string[] {
+  return source.alsoShows ? [source.property, ...source.alsoShows] : [source.property];
 }
 
 const COMMON: Record<string, FieldSource> = {
@@ -117,7 +122,7 @@ for (const [type, sources] of Object.entries(FIELD_SOURCES) as Array<[NationType
   const showing = new Map<string, string[]>();
   for (const [field, source] of Object.entries(sources)) {
     if (field === 'id' || field === 'stixId') continue;
-    for (const property of [source.property, ...(source.alsoShows ?? [])]) showing.set(property, [...(showing.get(property) ?? []), field]);
+    for (const property of propertiesShownBy(source)) showing.set(property, [...(showing.get(property) ?? []), field]);
   }
   FIELDS_SHOWING[type] = showing;
 }

@@ -14,7 +14,7 @@ import {
   type Principal,
 } from '../../policies';
 import { openSilo, type ObjectRow } from '../../subgraphs/silo';
-import { FIELD_SOURCES, STIX_TYPES_OF, type NationTypeName } from '../../subgraphs/kit/stix-properties';
+import { FIELD_SOURCES, propertiesShownBy, STIX_TYPES_OF, type NationTypeName } from '../../subgraphs/kit/stix-properties';
 
 /** A `stix_object` row exactly as the silo stores it. */
 export type RawRow = ObjectRow;
@@ -102,7 +102,7 @@ export function rowFieldMarkings(row: RawRow, type: NationTypeName, objectMarkin
     for (const selector of entry.selectors as string[]) {
       const property = String(selector).split('.')[0];
       for (const [field, source] of Object.entries(FIELD_SOURCES[type])) {
-        if (![source.property, ...(source.alsoShows ?? [])].includes(property!) || field === 'id' || field === 'stixId') continue;
+        if (!propertiesShownBy(source).includes(property!) || field === 'id' || field === 'stixId') continue;
         marked[field] = combineMarkings(marked[field] ?? objectMarking, entry.marking);
       }
     }
