@@ -92,15 +92,20 @@ export function readMarkingSet(value: unknown): MarkingSet | undefined {
   const { object, fields } = value as { object?: unknown; fields?: unknown };
   const marking = readMarking(object);
   if (!marking || typeof fields !== 'object' || fields === null || Array.isArray(fields)) return undefined;
+  const entries = Object.entries(fields);
+  // Most objects have no field marking: one shared empty set, not one per object of every answer.
+  if (entries.length === 0) return { object: marking, fields: NO_FIELD_MARKINGS };
   // No prototype: a field named like an Object method must not find one.
   const read: Record<string, Marking> = Object.create(null);
-  for (const [field, fieldValue] of Object.entries(fields)) {
+  for (const [field, fieldValue] of entries) {
     const fieldMarking = readMarking(fieldValue);
     if (!fieldMarking) return undefined;
     read[field] = fieldMarking;
   }
   return { object: marking, fields: read };
 }
+
+const NO_FIELD_MARKINGS: Readonly<Record<string, Marking>> = Object.freeze(Object.create(null));
 
 function readMarking(value: unknown): Marking | undefined {
   if (typeof value !== 'object' || value === null) return undefined;

@@ -493,7 +493,7 @@ function factsOf(object: Record<string, unknown>, type: string, keys: InputKeys)
   }
   // The id's prefix, as the fan-out routes the object; without an id, nobody's rules release anything of it.
   const owner = ownerOf(read(object, keys.id)) ?? 'its owner';
-  return { type, owner, marking: markings?.object, fieldMarkings: markings?.fields ?? {}, values };
+  return { type, owner, marking: markings?.object, fieldMarkings: markings?.fields, values };
 }
 
 /** Injected keys come last (the rewrite appends them): deleted last first, the object keeps V8's fast layout for the JSON writer. */
