@@ -147,6 +147,17 @@ describe("FRA's audit log", () => {
     expect(await verifyAuditChain(db)).toMatchObject({ ok: true, records: before + 40 });
   });
 
+  it('a page-sized record (past the 2 KB where PostgreSQL would compress it) is stored inline as written, and still verifies', async () => {
+    const log = await openAuditLog(db, { flushEveryMs: 60_000 });
+    const page = { ...release(900), released: Array.from({ length: 40 }, (_, i) => `FRA:indicator--${String(i).padStart(36, '0')}`) };
+    log.record(page);
+    await log.close();
+    const [row] = await db.query<{ length: number; compression: string | null }>('SELECT length(body) AS length, pg_column_compression(body) AS compression FROM audit_record ORDER BY seq DESC LIMIT 1');
+    expect(row!.length).toBeGreaterThan(2048);
+    expect(row!.compression).toBeNull();
+    expect((await verifyAuditChain(db)).ok).toBe(true);
+  });
+
   it('UPDATE, DELETE and TRUNCATE are refused', async () => {
     await expect(db.query("UPDATE audit_record SET body = '{}' WHERE seq = 1")).rejects.toThrow(/append-only: UPDATE refused/);
     await expect(db.query('DELETE FROM audit_record WHERE seq = 1')).rejects.toThrow(/append-only: DELETE refused/);
