@@ -123,6 +123,11 @@ console.log(`policy layer overhead (1 - median ratio): ${((1 - median(pairs)) * 
 console.log(
   `p99 policy OFF ${median(offRuns.map((r) => r.result.p99Ms)).toFixed(1)} ms, policy ON ${median(onRuns.map((r) => r.result.p99Ms)).toFixed(1)} ms (medians over ${rounds} runs each)`,
 );
+// Where the overhead is: each pair's ON − OFF CPU per request, in the gateway's process and in the nations'.
+const cpuDifference = (cpuOf: (run: (typeof results)[number]) => number) => median(onRuns.map((on, i) => cpuOf(on) - cpuOf(offRuns[i]!)));
+console.log(
+  `CPU per request, ON − OFF (median of pairs): gateway process ${cpuDifference((r) => r.benchCpuMs).toFixed(2)} ms, nations ${cpuDifference((r) => r.subgraphCpuMs).toFixed(2)} ms; policy OFF spends ${median(offRuns.map((r) => r.benchCpuMs + r.subgraphCpuMs)).toFixed(2)} ms a request in all`,
+);
 
 /** User + system CPU of processes, from /proc (Linux), in ms. */
 function subgraphCpuMs(pids: number[]): number {
