@@ -80,7 +80,7 @@ interface WalkState {
   erroredPaths: Set<string>;
   /** Of those, the paths withheld (by a nation or here): a null list item there was an object left out. */
   withheldPaths: Set<string>;
-  /** Markings of released values: a page of alike objects releases a few distinct ones, many times. */
+  /** Markings of released values, one per object (see releaseField) and per marked field: rolled up once at the end. */
   released: Set<Marking>;
   owners: Set<string>;
   /** The facts whose marking and owner were noted last (see releaseField). */
@@ -187,18 +187,19 @@ export function enforceResult(args: {
     const root = operation.operation === 'mutation' ? args.schema.getMutationType() : args.schema.getQueryType();
     if (root) walkObject(state, args.data, root, [operation.selectionSet], undefined);
   }
-  const renumber = (path: Array<string | number>) => renumbered(state, path);
+  // Most paths stay as they were: renumbered hands the same array back, and the error goes out as it came.
   const errors_ = state.errors.flatMap((e) => {
     if (!e.path) return [e];
     if (isBelowNulled(state, e.path)) return [];
-    const path = renumber([...e.path]);
+    const path = renumbered(state, e.path);
     if (!path) return [];
-    return [path.join('.') === e.path.join('.') ? e : movedTo(e, path)];
+    return [path === e.path ? e : movedTo(e, [...path])];
   });
   const altered = (fields: AlteredField[]) => fields.flatMap((f) => {
     if (isBelowNulled(state, f.path)) return [];
-    const path = renumber(f.path);
-    return path ? [{ ...f, path }] : [];
+    const path = renumbered(state, f.path);
+    if (!path) return [];
+    return [path === f.path ? f : { ...f, path: [...path] }];
   });
   return { data: args.data, errors: errors_, marking: rollUp(state), redacted: altered(state.redacted), transformed: altered(state.transformed) };
 }
@@ -215,20 +216,25 @@ function movedTo(error: AnswerError, path: Array<string | number>): AnswerError 
   return { ...error, path };
 }
 
-/** A path as the nations' answer had it → as the client gets it (lists that lost items); null when it was dropped. */
-function renumbered(state: WalkState, path: Array<string | number>): Array<string | number> | null {
+/**
+ * A path as the nations' answer had it → as the client gets it (lists that lost items); null when
+ * it was dropped. A path no list renumbers comes back as the very array given.
+ */
+function renumbered<P extends ReadonlyArray<string | number>>(state: WalkState, path: P): P | Array<string | number> | null {
   if (state.remaps.size === 0) return path;
-  const out: Array<string | number> = [];
+  let out: Array<string | number> | undefined;
   for (let i = 0; i < path.length; i++) {
     const key = path[i]!;
-    const remap = typeof key === 'number' ? state.remaps.get(path.slice(0, i).join('.')) : undefined;
-    if (remap && typeof key === 'number' && remap.has(key)) {
-      const next = remap.get(key);
-      if (next === null || next === undefined) return null;
-      out.push(next);
-    } else out.push(key);
+    if (typeof key !== 'number') continue;
+    const remap = state.remaps.get(path.slice(0, i).join('.'));
+    if (!remap?.has(key)) continue;
+    const next = remap.get(key);
+    if (next === null || next === undefined) return null;
+    if (next === key) continue;
+    out ??= [...path];
+    out[i] = next;
   }
-  return out;
+  return out ?? path;
 }
 
 function operationOf(document: DocumentNode, name?: string | null): OperationDefinitionNode | undefined {
