@@ -73,7 +73,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const others = await Promise.all(config.subgraphs.map((s) => readSdl(s.name, s.url, sign, timeoutMs)));
   const supergraphSdl = composeSupergraph(contract, others);
 
-  const nationsSource = new NationsDataSource({ nations, sign, timeoutMs });
+  const nationsSource = new NationsDataSource({ nations, contractSdl: contract, sign, timeoutMs });
   const otherSources = new Map(config.subgraphs.map((s) => [s.name, new AssertedSubgraphSource(s.name, s.url, sign, timeoutMs)]));
   const policySchema = policySchemaFromContract(contract);
   const policy = await createGatewayPolicy({ trust: config.policyTrust, signedRules: config.signedRules, nations, schema: policySchema, pollMs: config.policyPollMs });

@@ -35,6 +35,11 @@ export interface LaunchOptions {
   nationRulesDirs?: Readonly<Record<string, string>>;
   /** How often the gateway reads the nations' published rules (default 1000 ms). */
   policyPollMs?: number;
+  /**
+   * A nation that forges its answers, in tests: given a nation's address, returns the one the
+   * gateway is to use instead (a proxy in front of it that rewrites what it answers).
+   */
+  routeToNation?: (nation: string, url: string) => Promise<string>;
   /** false: no policy anywhere, the benchmark's "policy off" baseline. */
   enforcement?: boolean;
   /** Each subgraph process writes V8 CPU profiles into `<dir>/<name>/` when it stops (`npm run bench:profile`). */
@@ -78,7 +83,7 @@ export async function launchCoalition(options: LaunchOptions): Promise<RunningCo
     const runningNations = running.map((r, i) => ({ nation: nations[i]!, ...r }));
     const gateway = await startGateway({
       port: options.gatewayPort ?? DEFAULT_GATEWAY_PORT,
-      nations: runningNations.map(({ nation, url }) => ({ nation, url })),
+      nations: await Promise.all(runningNations.map(async ({ nation, url }) => ({ nation, url: options.routeToNation ? await options.routeToNation(nation, url) : url }))),
       subgraphs: [{ name: 'reference', url: reference!.url }],
       trustStore: keys.trustStore,
       assertionPrivateJwk: keys.gatewayPrivateJwk,

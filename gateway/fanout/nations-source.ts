@@ -13,6 +13,7 @@ import { ASSERTION_HEADER } from '../../policies';
 import { mergeConnectionPages, takenPerNation, type NationPage } from './connection-merge';
 import { NATION_FIRST_VARIABLE, fetchShapeOf, type ByIdPart, type ConnectionPart, type EntitiesFetch, type PrincipalPart, type RootPart } from './fetch-shape';
 import { ownerOf } from '../global-id';
+import { AnswerRejected, createAnswerCheck, type AnswerCheck } from './answer-check';
 import { SubgraphClient, SubgraphUnavailable, type GraphQLErrorBody, type GraphQLResponseBody } from './subgraph-client';
 
 export interface NationEndpoint {
@@ -22,6 +23,8 @@ export interface NationEndpoint {
 
 export interface NationsSourceOptions {
   nations: NationEndpoint[];
+  /** The contract the nations serve: what every answer is checked against (see answer-check.ts). */
+  contractSdl: string;
   sign: AssertionSigner;
   /** Per-nation deadline: a nation slower than this costs its own data only. */
   timeoutMs: number;
@@ -54,9 +57,11 @@ interface PartResult {
 
 export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
   private readonly clients: Map<string, SubgraphClient>;
+  private readonly faultIn: AnswerCheck;
 
   constructor(private readonly options: NationsSourceOptions) {
     this.clients = new Map(options.nations.map((n) => [n.nation, new SubgraphClient(n.url, options.timeoutMs)]));
+    this.faultIn = createAnswerCheck(options.contractSdl);
   }
 
   get nationCodes(): string[] {
@@ -126,7 +131,7 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
     answers.forEach((answer, i) => {
       const nation = asked[i]![0];
       if (answer instanceof SubgraphUnavailable) {
-        errors.push(unavailable(nation, answer.message, part.responseKey));
+        errors.push(unavailable(nation, answer, part.responseKey));
         return;
       }
       const connection = answer.data?.[part.responseKey] as Record<string, unknown> | null | undefined;
@@ -144,7 +149,7 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
     const pages: NationPage[] = [];
     answers.forEach((answer, i) => {
       const nation = nations[i]!;
-      if (answer instanceof SubgraphUnavailable) return void errors.push(unavailable(nation, answer.message, part.responseKey));
+      if (answer instanceof SubgraphUnavailable) return void errors.push(unavailable(nation, answer, part.responseKey));
       const connection = answer.data?.[part.responseKey] as Record<string, unknown> | null | undefined;
       if (connection) pages.push({ nation, connection, errors: [] });
       else errors.push(...tagged(answer.errors, nation));
@@ -175,7 +180,7 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
 
   private async single(nation: string, part: ByIdPart | PrincipalPart, call: Call): Promise<PartResult> {
     const answer = await this.ask(nation, part.query, pick(call.variables, part.variableNames), call);
-    if (answer instanceof SubgraphUnavailable) return { value: null, errors: [unavailable(nation, answer.message, part.responseKey)] };
+    if (answer instanceof SubgraphUnavailable) return { value: null, errors: [unavailable(nation, answer, part.responseKey)] };
     return { value: answer.data?.[part.responseKey] ?? null, errors: tagged(answer.errors, nation) };
   }
 
@@ -194,7 +199,7 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
         const subset = indexes.map((i) => representations[i]);
         const answer = await this.ask(nation, call.query, { ...call.variables, [shape.representationsVariable]: subset }, call);
         if (answer instanceof SubgraphUnavailable) {
-          errors.push(unavailable(nation, answer.message));
+          errors.push(unavailable(nation, answer));
           return;
         }
         const answered = (answer.data?._entities ?? []) as unknown[];
@@ -211,7 +216,12 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
     const client = this.clients.get(nation)!;
     try {
       const assertion = await this.options.sign(call.principal, `sovgraph:${nation}`);
-      return await client.post({ query, variables, operationName: call.operationName }, { [ASSERTION_HEADER]: assertion });
+      const answer = await client.post({ query, variables, operationName: call.operationName }, { [ASSERTION_HEADER]: assertion });
+      const fault = this.faultIn(nation, query, answer.data);
+      if (!fault) return answer;
+      // The gateway's operator must learn of it; the words name a path, never a value.
+      console.warn(`[gateway] nation ${nation}'s answer was rejected: ${fault}`);
+      return new AnswerRejected(fault);
     } catch (error) {
       if (error instanceof SubgraphUnavailable) return error;
       throw error;
@@ -258,11 +268,12 @@ function remapEntityPath(error: GraphQLErrorBody, indexes: number[]): GraphQLErr
   return original === undefined ? error : { ...error, path: ['_entities', original, ...path.slice(2)] };
 }
 
-function unavailable(nation: string, reason: string, responseKey?: string): GraphQLErrorBody {
+function unavailable(nation: string, failure: SubgraphUnavailable, responseKey?: string): GraphQLErrorBody {
+  const rejected = failure instanceof AnswerRejected;
   return {
-    message: `Nation ${nation} is unavailable: ${reason}. Its data is missing from this answer.`,
+    message: `${rejected ? `Nation ${nation}'s answer was rejected` : `Nation ${nation} is unavailable`}: ${failure.message}. Its data is missing from this answer.`,
     ...(responseKey ? { path: [responseKey] } : {}),
-    extensions: { code: 'NATION_UNAVAILABLE', nation },
+    extensions: { code: rejected ? 'NATION_ANSWER_REJECTED' : 'NATION_UNAVAILABLE', nation },
   };
 }
 

@@ -32,6 +32,8 @@ export interface TestCoalitionOptions {
   nationRulesDirs?: Record<string, string>;
   /** How often the gateway reads the nations' published rules (default 1000 ms). */
   policyPollMs?: number;
+  /** Puts a proxy between the gateway and a nation (see LaunchOptions.routeToNation). */
+  routeToNation?: (nation: string, url: string) => Promise<string>;
   /** Runs on the fresh data directory before launch, e.g. to seed silos the launcher then leaves alone. */
   prepare?: (dataDir: string) => Promise<void>;
 }
@@ -59,6 +61,7 @@ async function launchTestCoalition(dataDir: string, options: TestCoalitionOption
     rulesDir: options.rulesDir,
     nationRulesDirs: options.nationRulesDirs,
     policyPollMs: options.policyPollMs,
+    routeToNation: options.routeToNation,
   });
   return {
     coalition,

@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createAnswerCheck } from '../../gateway/fanout/answer-check';
+
+const contract = readFileSync(new URL('../../subgraphs/contract/nation.graphql', import.meta.url), 'utf8');
+const check = createAnswerCheck(contract);
+
+const PAGE = '{ indicators(first: 2) { edges { node { id nation name __sg_id: id sightings { id } } } } }';
+const page = (ids: string[], extra: Record<string, unknown> = {}) => ({
+  indicators: { edges: ids.map((id) => ({ node: { id, nation: id.slice(0, 3), name: 'n', __sg_id: id, sightings: [{ id: `${id.slice(0, 3)}:sighting--1` }], ...extra } })) },
+});
+
+describe('a nation’s answer, checked against what it was asked', () => {
+  it('an honest answer passes, nulls and empty lists included', () => {
+    expect(check('DEU', PAGE, page(['DEU:indicator--1', 'DEU:indicator--2']))).toBeUndefined();
+    expect(check('DEU', PAGE, { indicators: { edges: [{ node: { id: 'DEU:indicator--1', nation: null, name: null, __sg_id: 'DEU:indicator--1', sightings: null } }] } })).toBeUndefined();
+    expect(check('DEU', PAGE, null)).toBeUndefined();
+  });
+
+  it('an object under another nation’s prefix, at any key that selects its id (an alias included), names the path and not the id', () => {
+    const fault = check('DEU', PAGE, page(['DEU:indicator--1', 'FRA:indicator--2']));
+    expect(fault).toBe('it returned an object under an id that is not its own, at indicators.edges.1.node.id');
+    const aliased = page(['DEU:indicator--1']);
+    aliased.indicators.edges[0]!.node.__sg_id = 'GBR:indicator--1';
+    expect(check('DEU', PAGE, aliased)).toMatch(/at indicators\.edges\.0\.node\.__sg_id$/);
+  });
+
+  it('a nested object of another nation in a field that is not a cross-nation reference is refused', () => {
+    const answer = page(['DEU:indicator--1']);
+    answer.indicators.edges[0]!.node.sightings = [{ id: 'FRA:sighting--9' }];
+    expect(check('DEU', PAGE, answer)).toMatch(/not its own, at indicators\.edges\.0\.node\.sightings\.0\.id$/);
+  });
+
+  it('an id that is no global id at all is not the nation’s own either', () => {
+    expect(check('DEU', PAGE, page(['indicator--1']))).toMatch(/not its own/);
+  });
+
+  it('a `nation` other than the answering one is refused', () => {
+    const answer = page(['DEU:indicator--1']);
+    answer.indicators.edges[0]!.node.nation = 'FRA';
+    expect(check('DEU', PAGE, answer)).toMatch(/naming another owner, at indicators\.edges\.0\.node\.nation$/);
+  });
+
+  it('a key the text did not select is refused, at any depth', () => {
+    expect(check('DEU', PAGE, page(['DEU:indicator--1'], { pattern: '[x]' }))).toBe('it returned a field it was not asked for, at indicators.edges.0.node.pattern');
+    expect(check('DEU', PAGE, { indicators: { edges: [], pageInfo: {} } })).toMatch(/not asked for, at indicators\.pageInfo$/);
+  });
+
+  it('below a cross-nation reference the target may be another nation’s; only its key may come from the holder', () => {
+    const links = 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Sighting { sightingOf { id } } } }';
+    expect(check('DEU', links, { _entities: [{ sightingOf: { id: 'FRA:indicator--1' } }, null] })).toBeUndefined();
+    expect(check('DEU', links, { _entities: [{ sightingOf: { id: 'FRA:indicator--1', name: 'forged' } }] })).toMatch(/not asked for, at _entities\.0\.sightingOf\.name$/);
+  });
+
+  it('entities and named fragments are read by their type conditions', () => {
+    const entities = 'query($r: [_Any!]!) { _entities(representations: $r) { ...I } } fragment I on Indicator { id name }';
+    expect(check('DEU', entities, { _entities: [{ id: 'DEU:indicator--1', name: 'n' }] })).toBeUndefined();
+    expect(check('DEU', entities, { _entities: [{ id: 'USA:indicator--1', name: 'n' }] })).toMatch(/not its own, at _entities\.0\.id$/);
+  });
+
+  it('ids of objects no nation owns (ATT&CK techniques) are not owner ids', () => {
+    const query = '{ indicator(id: "DEU:indicator--1") { id techniques { id } } }';
+    expect(check('DEU', query, { indicator: { id: 'DEU:indicator--1', techniques: [{ id: 'T1566' }] } })).toBeUndefined();
+  });
+
+  it('scalar values that are JSON objects (policyMarkings) are not walked', () => {
+    const query = '{ indicator(id: "DEU:indicator--1") { id policyMarkings } }';
+    expect(check('DEU', query, { indicator: { id: 'DEU:indicator--1', policyMarkings: { marking: { tlp: 'GREEN' }, anything: 1 } } })).toBeUndefined();
+  });
+});
