@@ -6,6 +6,7 @@
  *   prefix would be released on that nation's rules and shown as that nation's;
  * - except below a `@crossNation` field, where a reference may point abroad: there the owner
  *   supplies the target's fields through its own `_entities` fetch;
+ * - a WITHHELD error names the answering nation as the owner whose rules withheld the field;
  * - no object holds a key the text did not select. Apollo Gateway merges what a fetch returns into
  *   the composed objects, a nation's reference to another nation's object included, before the
  *   owner's fetch fills that object: nothing but what was asked has any business there.
@@ -14,13 +15,13 @@
  */
 import { Kind, parse, type DefinitionNode, type FragmentDefinitionNode, type SelectionSetNode, type TypeNode } from 'graphql';
 import { ownerOf } from '../global-id';
-import { SubgraphUnavailable } from './subgraph-client';
+import { SubgraphUnavailable, type GraphQLResponseBody } from './subgraph-client';
 
 /** What the nation's answer did wrong: the fan-out turns it into NATION_ANSWER_REJECTED. */
 export class AnswerRejected extends SubgraphUnavailable {}
 
 /** Finds what is wrong with a nation's answer to a query text, or returns undefined. */
-export type AnswerCheck = (nation: string, query: string, data: unknown) => string | undefined;
+export type AnswerCheck = (nation: string, query: string, answer: GraphQLResponseBody) => string | undefined;
 
 const NATION_OBJECT = 'NationObject';
 const CROSS_NATION = 'crossNation';
@@ -54,7 +55,12 @@ export function createAnswerCheck(contractSdl: string): AnswerCheck {
     }
     return shape;
   };
-  return (nation, query, data) => (data === null || data === undefined ? undefined : faultIn(data, shapeOfText(query), nation, []));
+  return (nation, query, { data, errors }) => faultInErrors(errors, nation) ?? (data === null || data === undefined ? undefined : faultIn(data, shapeOfText(query), nation, []));
+}
+
+function faultInErrors(errors: GraphQLResponseBody['errors'], nation: string): string | undefined {
+  const index = errors?.findIndex((e) => e.extensions?.code === 'WITHHELD' && e.extensions.owner !== nation) ?? -1;
+  return index < 0 ? undefined : `it reported a field withheld in another owner's name, in its error ${index}`;
 }
 
 function typesOf(definitions: readonly DefinitionNode[]): Map<string, TypeInfo> {

@@ -217,7 +217,7 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
     try {
       const assertion = await this.options.sign(call.principal, `sovgraph:${nation}`);
       const answer = await client.post({ query, variables, operationName: call.operationName }, { [ASSERTION_HEADER]: assertion });
-      const fault = this.faultIn(nation, query, answer.data);
+      const fault = this.faultIn(nation, query, answer);
       if (!fault) return answer;
       // The gateway's operator must learn of it; the words name a path, never a value.
       console.warn(`[gateway] nation ${nation}'s answer was rejected: ${fault}`);

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCoalition, type GraphQLAnswer, type TestCoalition } from '../helpers/coalition';
 
-type Forgery = 'none' | 'foreign-id' | 'foreign-owner' | 'unasked-field' | 'field-on-a-reference';
+type Forgery = 'none' | 'foreign-id' | 'foreign-owner' | 'unasked-field' | 'field-on-a-reference' | 'withheld-by-another';
 
 let world: TestCoalition;
 let proxy: Server;
@@ -52,8 +52,8 @@ async function startForgingProxy(target: string): Promise<string> {
       const upstream = await fetch(`${origin}${req.url}`, { method: req.method, headers, body });
       let text = await upstream.text();
       if (req.method === 'POST' && body) {
-        const answer = JSON.parse(text) as { data?: unknown };
-        if (forge(answer.data, (JSON.parse(body.toString('utf8')) as { query: string }).query)) forged += 1;
+        const answer = JSON.parse(text) as { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> };
+        if (forge(answer, (JSON.parse(body.toString('utf8')) as { query: string }).query)) forged += 1;
         text = JSON.stringify(answer);
       }
       res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' }).end(text);
@@ -65,11 +65,16 @@ async function startForgingProxy(target: string): Promise<string> {
   return `http://127.0.0.1:${(proxy.address() as AddressInfo).port}${new URL(target).pathname}`;
 }
 
-/** Changes the first German object the forgery applies to; returns whether it changed one. */
-function forge(data: unknown, query: string): boolean {
+/** Changes the first German object (or error) the forgery applies to; returns whether it changed one. */
+function forge(answer: { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> }, query: string): boolean {
   if (forgery === 'none' || query.includes('_service')) return false;
+  if (forgery === 'withheld-by-another') {
+    const error = answer.errors?.find((e) => e.extensions?.code === 'WITHHELD');
+    if (error) error.extensions!.owner = 'FRA';
+    return error !== undefined;
+  }
   let done = false;
-  visitObjects(data, (object) => {
+  visitObjects(answer.data, (object) => {
     if (done) return;
     const idKey = ['id', '__sg_id'].find((k) => typeof object[k] === 'string' && (object[k] as string).startsWith('DEU:'));
     if (forgery === 'foreign-id' && idKey) {
@@ -169,6 +174,13 @@ describe('a German subgraph that forges its answers', () => {
     const answer = await askForged('unasked-field', INDICATORS);
     expectRejectedGermany(answer, /not asked for/);
     expect(idsIn(answer).filter((id: string) => id.startsWith('DEU:'))).toEqual([]);
+  });
+
+  it('reporting a German source as withheld by France’s rules: rejected, and no WITHHELD error in the answer names an owner other than the object’s', async () => {
+    const query = '{ indicators(first: 60, filter: { nations: ["DEU"] }) { edges { node { id source { name } } } } }';
+    const answer = await askForged('withheld-by-another', query);
+    for (const error of answer.errors!.filter((e) => e.extensions?.code === 'WITHHELD')) expect(error.extensions!.owner).toBe('DEU');
+    expectRejectedGermany(answer, /withheld in another owner's name/);
   });
 
   it('writing a name onto its reference to a French indicator (a sighting of it), where only the id was asked: the name is France’s to supply; rejected, and the forged name appears nowhere', async () => {

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { createAnswerCheck } from '../../gateway/fanout/answer-check';
 
 const contract = readFileSync(new URL('../../subgraphs/contract/nation.graphql', import.meta.url), 'utf8');
-const check = createAnswerCheck(contract);
+const checkAnswer = createAnswerCheck(contract);
+const check = (nation: string, query: string, data: unknown) => checkAnswer(nation, query, { data: data as Record<string, unknown> | null });
 
 const PAGE = '{ indicators(first: 2) { edges { node { id nation name __sg_id: id sightings { id } } } } }';
 const page = (ids: string[], extra: Record<string, unknown> = {}) => ({
@@ -61,6 +62,14 @@ describe('a nation’s answer, checked against what it was asked', () => {
   it('ids of objects no nation owns (ATT&CK techniques) are not owner ids', () => {
     const query = '{ indicator(id: "DEU:indicator--1") { id techniques { id } } }';
     expect(check('DEU', query, { indicator: { id: 'DEU:indicator--1', techniques: [{ id: 'T1566' }] } })).toBeUndefined();
+  });
+
+  it('a WITHHELD error must name the answering nation as the owner; other errors may name other nations (a reference held elsewhere)', () => {
+    const withheld = (owner: string) => ({ message: 'withheld', path: ['indicators', 'edges', 0, 'node', 'name'], extensions: { code: 'WITHHELD', owner, reason: 'r' } });
+    const data = page(['DEU:indicator--1']);
+    expect(checkAnswer('DEU', PAGE, { data, errors: [withheld('DEU')] })).toBeUndefined();
+    expect(checkAnswer('DEU', PAGE, { data, errors: [withheld('DEU'), withheld('FRA')] })).toBe("it reported a field withheld in another owner's name, in its error 1");
+    expect(checkAnswer('DEU', PAGE, { data: null, errors: [{ message: 'x', extensions: { code: 'HELD_BY_ANOTHER_NATION', nation: 'FRA' } }] })).toBeUndefined();
   });
 
   it('scalar values that are JSON objects (policyMarkings) are not walked', () => {
