@@ -59,8 +59,8 @@ export function createAnswerCheck(contractSdl: string): AnswerCheck {
 }
 
 function faultInErrors(errors: GraphQLResponseBody['errors'], nation: string): string | undefined {
-  const index = errors?.findIndex((e) => e.extensions?.code === 'WITHHELD' && e.extensions.owner !== nation) ?? -1;
-  return index < 0 ? undefined : `it reported a field withheld in another owner's name, in its error ${index}`;
+  const forged = errors?.some((e) => e.extensions?.code === 'WITHHELD' && e.extensions.owner !== nation);
+  return forged ? "it reported a field withheld in another owner's name" : undefined;
 }
 
 function typesOf(definitions: readonly DefinitionNode[]): Map<string, TypeInfo> {
@@ -121,33 +121,41 @@ function addSelections(shape: Shape, set: SelectionSetNode, parent: string | und
   }
 }
 
+const LIST_ITEM = '[]';
+
+/**
+ * A path without list positions (`indicators.edges[].node.id`): where in its page a nation put the
+ * object would count the objects before it, some of which the gateway may withhold.
+ */
+function pathText(path: readonly string[]): string {
+  return path.join('.').replaceAll(`.${LIST_ITEM}`, LIST_ITEM);
+}
+
 /** The first fault in an answer's value at a position of the shape, as words naming its path. */
-function faultIn(value: unknown, shape: Shape, nation: string, path: Array<string | number>): string | undefined {
+function faultIn(value: unknown, shape: Shape, nation: string, path: string[]): string | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      path.push(i);
-      const fault = faultIn(value[i], shape, nation, path);
-      path.pop();
-      if (fault) return fault;
-    }
-    return undefined;
+    path.push(LIST_ITEM);
+    let fault: string | undefined;
+    for (let i = 0; i < value.length && !fault; i++) fault = faultIn(value[i], shape, nation, path);
+    path.pop();
+    return fault;
   }
   for (const key in value) {
     const expected = shape.get(key);
     const held = (value as Record<string, unknown>)[key];
     path.push(key);
-    const fault = expected ? faultOf(held, expected, nation, path) : `it returned a field it was not asked for, at ${path.join('.')}`;
+    const fault = expected ? faultOf(held, expected, nation, path) : `it returned a field it was not asked for, at ${pathText(path)}`;
     path.pop();
     if (fault) return fault;
   }
   return undefined;
 }
 
-function faultOf(held: unknown, expected: Expected, nation: string, path: Array<string | number>): string | undefined {
+function faultOf(held: unknown, expected: Expected, nation: string, path: string[]): string | undefined {
   if (held !== null && held !== undefined) {
-    if (expected.names === 'owner-id' && ownerOf(held) !== nation) return `it returned an object under an id that is not its own, at ${path.join('.')}`;
-    if (expected.names === 'owner' && held !== nation) return `it returned an object naming another owner, at ${path.join('.')}`;
+    if (expected.names === 'owner-id' && ownerOf(held) !== nation) return `it returned an object under an id that is not its own, at ${pathText(path)}`;
+    if (expected.names === 'owner' && held !== nation) return `it returned an object naming another owner, at ${pathText(path)}`;
   }
   return expected.below ? faultIn(held, expected.below, nation, path) : undefined;
 }
