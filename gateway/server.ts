@@ -66,6 +66,17 @@ export interface GatewayContext extends FanoutContext {
 /** The gateway's own identity when it reads subgraph schemas: it sees no data (user-assigned code XGW). */
 const SCHEMA_READER: Principal = { subject: 'sovgraph-gateway', nation: 'XGW', clearance: 'UNCLASSIFIED', roles: ['schema-reader'], communities: [] };
 
+/**
+ * Unless told otherwise by this variable, which it reads when constructed, Apollo Gateway probes the
+ * cloud providers' metadata addresses (Alibaba, AWS, Azure, GCP: 100.100.100.200, 169.254.169.254,
+ * metadata.google.internal) to describe its host, and sends metrics to Apollo every hour. A
+ * coalition gateway talks to its nations and subgraphs and to no one else, whatever the operator's
+ * environment says.
+ */
+export function withoutApolloTelemetry(): void {
+  process.env.APOLLO_TELEMETRY_DISABLED = 'true';
+}
+
 export async function startGateway(config: GatewayConfig): Promise<RunningGateway> {
   const timeoutMs = config.nationTimeoutMs ?? 3000;
   const sign = await createAssertionSigner({ privateJwk: config.assertionPrivateJwk });
@@ -79,6 +90,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const policy = await createGatewayPolicy({ trust: config.policyTrust, signedRules: config.signedRules, nations, schema: policySchema, pollMs: config.policyPollMs });
   await policy.pollOnce();
   if (config.enforcement === false) console.warn('[gateway] POLICY ENFORCEMENT IS OFF: answers go out as the nations send them (benchmark baseline only)');
+  withoutApolloTelemetry();
   const apolloGateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name }) => {

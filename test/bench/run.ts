@@ -28,6 +28,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { parse } from 'graphql';
 import { ASSERTION_HEADER, createAssertionSigner, type Principal } from '../../policies';
 import { launchCoalition } from '../../gateway/demo/launch';
+import { withoutApolloTelemetry } from '../../gateway/server';
 import { mintToken } from '../../gateway/demo/tokens';
 import { runLoad, type LoadResult } from './load';
 import { nestedQuery } from './queries';
@@ -158,6 +159,7 @@ async function startPlainGateway(nationUrl: string, assertionToken: string) {
   }).then((r) => r.json() as Promise<{ data: { _service: { sdl: string } } }>);
   const composed = composeServices([{ name: 'FRA', url: nationUrl, typeDefs: parse(sdl.data._service.sdl) }]);
   if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
+  withoutApolloTelemetry();
   const gateway = new ApolloGateway({
     supergraphSdl: composed.supergraphSdl,
     buildService: ({ url }) =>
