@@ -26,8 +26,9 @@ import {
   type SelectionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { NATION_OBJECT } from '../supergraph/nation-views';
 
-export const NATION_OBJECT = 'NationObject';
+export { NATION_OBJECT };
 /** Every injected alias starts with this; a client's own alias may not. */
 export const INJECTED_PREFIX = '__sg_';
 export const INJECTED = {

@@ -1,30 +1,38 @@
 /**
  * A nation answers for its own objects, and only what it was asked. Each answer is checked against
  * the text the nation was sent, before anything of it reaches Apollo Gateway:
- * - every nation-owned object's id carries the answering nation's prefix, and its `nation` says the
- *   same: the enforcement decides an object by its id's owner, so an object under another nation's
- *   prefix would be released on that nation's rules and shown as that nation's;
+ * - every nation-owned object's id carries the answering nation's prefix, and its `nation` names no
+ *   other nation: the enforcement decides an object by its id's owner, so an object under another
+ *   nation's prefix would be released on that nation's rules and shown as that nation's;
  * - except below a `@crossNation` field, where a reference may point abroad: there the owner
  *   supplies the target's fields through its own `_entities` fetch;
- * - a WITHHELD error names the answering nation as the owner whose rules withheld the field;
- * - no object holds a key the text did not select. Apollo Gateway merges what a fetch returns into
- *   the composed objects, a nation's reference to another nation's object included, before the
- *   owner's fetch fills that object: nothing but what was asked has any business there.
+ * - no object holds a key the text did not select, and no list holds lists (the contract has none).
+ *   Apollo Gateway merges what a fetch returns into the composed objects, a nation's reference to
+ *   another nation's object included, before the owner's fetch fills that object: nothing but what
+ *   was asked has any business there;
+ * - a WITHHELD error names the answering nation as the owner, and its path leads to a null of this
+ *   answer: the enforcement takes a null under a WITHHELD error for withheld, so an error placed
+ *   elsewhere could hide another nation's object;
+ * - no error speaks as the gateway (NATION_UNAVAILABLE, NATION_ANSWER_REJECTED).
  * An answer that fails is discarded whole: a nation that forged one object is not trusted with the
- * rest of that answer. What is reported names the nation and the path, never a value.
+ * rest of that answer. What is reported names the nation and the path of keys the gateway asked,
+ * never anything the nation wrote, nor a list position (that would count what came before it).
  */
-import { Kind, parse, type DefinitionNode, type FragmentDefinitionNode, type SelectionSetNode, type TypeNode } from 'graphql';
+import { Kind, parse, type DefinitionNode, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
 import { ownerOf } from '../global-id';
+import { isCrossNation, namedType, NATION_OBJECT } from '../supergraph/nation-views';
 import { SubgraphUnavailable, type GraphQLResponseBody } from './subgraph-client';
 
 /** What the nation's answer did wrong: the fan-out turns it into NATION_ANSWER_REJECTED. */
-export class AnswerRejected extends SubgraphUnavailable {}
+export class AnswerRejected extends SubgraphUnavailable {
+  override readonly name: string = 'AnswerRejected';
+}
+
+/** Error codes only the gateway gives: a nation using one would be speaking for it. */
+export const GATEWAY_ERROR_CODES: ReadonlySet<string> = new Set(['NATION_UNAVAILABLE', 'NATION_ANSWER_REJECTED']);
 
 /** Finds what is wrong with a nation's answer to a query text, or returns undefined. */
 export type AnswerCheck = (nation: string, query: string, answer: GraphQLResponseBody) => string | undefined;
-
-const NATION_OBJECT = 'NationObject';
-const CROSS_NATION = 'crossNation';
 
 interface TypeInfo {
   /** NationObject itself or one of its implementations: an object some nation owns. */
@@ -40,8 +48,9 @@ interface Expected {
 }
 type Shape = Map<string, Expected>;
 
-/** Query texts repeat (one per fetch of the plan): each is understood once. */
-const MAX_REMEMBERED = 1000;
+/** Query texts repeat (one per fetch of the plan): each is understood once, as fetch-shape.ts does. */
+const MAX_REMEMBERED = 5_000;
+const NATION_CODE = /^[A-Z]{3}$/;
 
 export function createAnswerCheck(contractSdl: string): AnswerCheck {
   const types = typesOf(parse(contractSdl).definitions);
@@ -55,12 +64,10 @@ export function createAnswerCheck(contractSdl: string): AnswerCheck {
     }
     return shape;
   };
-  return (nation, query, { data, errors }) => faultInErrors(errors, nation) ?? (data === null || data === undefined ? undefined : faultIn(data, shapeOfText(query), nation, []));
-}
-
-function faultInErrors(errors: GraphQLResponseBody['errors'], nation: string): string | undefined {
-  const forged = errors?.some((e) => e.extensions?.code === 'WITHHELD' && e.extensions.owner !== nation);
-  return forged ? "it reported a field withheld in another owner's name" : undefined;
+  return (nation, query, { data, errors }) => {
+    if (data !== undefined && data !== null && (typeof data !== 'object' || Array.isArray(data))) return 'its data is not an object';
+    return (data ? faultIn(data, shapeOfText(query), nation, []) : undefined) ?? faultInErrors(errors, data, nation);
+  };
 }
 
 function typesOf(definitions: readonly DefinitionNode[]): Map<string, TypeInfo> {
@@ -68,14 +75,10 @@ function typesOf(definitions: readonly DefinitionNode[]): Map<string, TypeInfo> 
   for (const d of definitions) {
     if (d.kind !== Kind.OBJECT_TYPE_DEFINITION && d.kind !== Kind.INTERFACE_TYPE_DEFINITION) continue;
     const owned = d.name.value === NATION_OBJECT || (d.interfaces ?? []).some((i) => i.name.value === NATION_OBJECT);
-    const fields = new Map((d.fields ?? []).map((f) => [f.name.value, { type: namedType(f.type), crossNation: (f.directives ?? []).some((x) => x.name.value === CROSS_NATION) }]));
+    const fields = new Map((d.fields ?? []).map((f) => [f.name.value, { type: namedType(f.type), crossNation: isCrossNation(f) }]));
     types.set(d.name.value, { owned, fields });
   }
   return types;
-}
-
-function namedType(type: TypeNode): string {
-  return type.kind === Kind.NAMED_TYPE ? type.name.value : namedType(type.type);
 }
 
 function expectedShape(query: string, types: Map<string, TypeInfo>): Shape {
@@ -86,7 +89,7 @@ function expectedShape(query: string, types: Map<string, TypeInfo>): Shape {
   return shape;
 }
 
-interface Known {
+interface Definitions {
   types: Map<string, TypeInfo>;
   fragments: Map<string, FragmentDefinitionNode>;
 }
@@ -95,26 +98,26 @@ interface Known {
  * Adds what a selection set asks to the shape of its position. Fragments on different types at one
  * position share its keys (the answer says nothing of their type unless asked): should one key be
  * an owned object's id under one type and something else under another, the id's check applies, and
- * an answer that is right may be refused. Refusing is the safe side; the query planner does not
- * write such texts.
+ * an answer that is right may be refused. Refusing is the safe side; the contract has no field of
+ * an abstract type where that could happen, and the query planner writes no such text.
  */
-function addSelections(shape: Shape, set: SelectionSetNode, parent: string | undefined, abroad: boolean, known: Known): void {
+function addSelections(shape: Shape, set: SelectionSetNode, parent: string | undefined, abroad: boolean, definitions: Definitions): void {
   for (const selection of set.selections) {
-    if (selection.kind === Kind.INLINE_FRAGMENT) addSelections(shape, selection.selectionSet, selection.typeCondition?.name.value ?? parent, abroad, known);
+    if (selection.kind === Kind.INLINE_FRAGMENT) addSelections(shape, selection.selectionSet, selection.typeCondition?.name.value ?? parent, abroad, definitions);
     else if (selection.kind === Kind.FRAGMENT_SPREAD) {
-      const fragment = known.fragments.get(selection.name.value);
-      if (fragment) addSelections(shape, fragment.selectionSet, fragment.typeCondition.name.value, abroad, known);
+      const fragment = definitions.fragments.get(selection.name.value);
+      if (fragment) addSelections(shape, fragment.selectionSet, fragment.typeCondition.name.value, abroad, definitions);
     } else {
       const name = selection.name.value;
       const key = selection.alias?.value ?? name;
-      const type = parent === undefined ? undefined : known.types.get(parent);
+      const type = parent === undefined ? undefined : definitions.types.get(parent);
       const field = type?.fields.get(name);
       const names = !abroad && type?.owned ? (name === 'id' ? 'owner-id' : name === 'nation' ? 'owner' : undefined) : undefined;
       const expected = shape.get(key) ?? { names: undefined, below: undefined };
       expected.names ??= names;
       if (selection.selectionSet) {
         expected.below ??= new Map();
-        addSelections(expected.below, selection.selectionSet, field?.type, abroad || field?.crossNation === true, known);
+        addSelections(expected.below, selection.selectionSet, field?.type, abroad || field?.crossNation === true, definitions);
       }
       shape.set(key, expected);
     }
@@ -123,12 +126,8 @@ function addSelections(shape: Shape, set: SelectionSetNode, parent: string | und
 
 const LIST_ITEM = '[]';
 
-/**
- * A path without list positions (`indicators.edges[].node.id`): where in its page a nation put the
- * object would count the objects before it, some of which the gateway may withhold.
- */
 function pathText(path: readonly string[]): string {
-  return path.join('.').replaceAll(`.${LIST_ITEM}`, LIST_ITEM);
+  return path.join('.').replaceAll(`.${LIST_ITEM}`, LIST_ITEM) || 'the top of its data';
 }
 
 /** The first fault in an answer's value at a position of the shape, as words naming its path. */
@@ -137,15 +136,18 @@ function faultIn(value: unknown, shape: Shape, nation: string, path: string[]): 
   if (Array.isArray(value)) {
     path.push(LIST_ITEM);
     let fault: string | undefined;
-    for (let i = 0; i < value.length && !fault; i++) fault = faultIn(value[i], shape, nation, path);
+    for (let i = 0; i < value.length && !fault; i++) {
+      fault = Array.isArray(value[i]) ? `it returned a list of lists, at ${pathText(path)}` : faultIn(value[i], shape, nation, path);
+    }
     path.pop();
     return fault;
   }
   for (const key in value) {
     const expected = shape.get(key);
-    const held = (value as Record<string, unknown>)[key];
+    // The key itself is the nation's words: only the path to its object is named.
+    if (!expected) return `it returned a field it was not asked for, in ${pathText(path)}`;
     path.push(key);
-    const fault = expected ? faultOf(held, expected, nation, path) : `it returned a field it was not asked for, at ${pathText(path)}`;
+    const fault = faultOf((value as Record<string, unknown>)[key], expected, nation, path);
     path.pop();
     if (fault) return fault;
   }
@@ -155,7 +157,35 @@ function faultIn(value: unknown, shape: Shape, nation: string, path: string[]): 
 function faultOf(held: unknown, expected: Expected, nation: string, path: string[]): string | undefined {
   if (held !== null && held !== undefined) {
     if (expected.names === 'owner-id' && ownerOf(held) !== nation) return `it returned an object under an id that is not its own, at ${pathText(path)}`;
-    if (expected.names === 'owner' && held !== nation) return `it returned an object naming another owner, at ${pathText(path)}`;
+    // Only another nation's code is a forgery: a rule may redact or withhold `nation`.
+    if (expected.names === 'owner' && typeof held === 'string' && NATION_CODE.test(held) && held !== nation) return `it returned an object naming another owner, at ${pathText(path)}`;
   }
   return expected.below ? faultIn(held, expected.below, nation, path) : undefined;
+}
+
+function faultInErrors(errors: unknown, data: unknown, nation: string): string | undefined {
+  if (errors === undefined) return undefined;
+  if (!Array.isArray(errors)) return 'its errors are not a list';
+  for (const error of errors as GraphQLResponseBody['errors'] & unknown[]) {
+    const extensions = (error as { extensions?: Record<string, unknown> } | null)?.extensions;
+    const code = extensions?.code;
+    if (typeof code === 'string' && GATEWAY_ERROR_CODES.has(code)) return 'it reported an error only the gateway gives';
+    if (code !== 'WITHHELD') continue;
+    if (extensions!.owner !== nation) return "it reported a field withheld in another owner's name";
+    if (!leadsToNull(data, (error as { path?: unknown }).path)) return 'it reported a field withheld where its answer holds none';
+  }
+  return undefined;
+}
+
+/** Whether a path walks the answer to a null: the withheld field itself, or a nullable object above it that the null took. */
+function leadsToNull(data: unknown, path: unknown): boolean {
+  if (!Array.isArray(path) || path.length === 0) return false;
+  let value = data;
+  for (const step of path) {
+    if (value === null) return true;
+    if (typeof value !== 'object') return false;
+    if (Array.isArray(value) ? !(typeof step === 'number' && Number.isInteger(step) && step >= 0 && step < value.length) : typeof step !== 'string' || !Object.hasOwn(value, step)) return false;
+    value = (value as Record<string | number, unknown>)[step];
+  }
+  return value === null;
 }

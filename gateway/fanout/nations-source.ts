@@ -57,11 +57,11 @@ interface PartResult {
 
 export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
   private readonly clients: Map<string, SubgraphClient>;
-  private readonly faultIn: AnswerCheck;
+  private readonly checkAnswer: AnswerCheck;
 
   constructor(private readonly options: NationsSourceOptions) {
     this.clients = new Map(options.nations.map((n) => [n.nation, new SubgraphClient(n.url, options.timeoutMs)]));
-    this.faultIn = createAnswerCheck(options.contractSdl);
+    this.checkAnswer = createAnswerCheck(options.contractSdl);
   }
 
   get nationCodes(): string[] {
@@ -131,7 +131,7 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
     answers.forEach((answer, i) => {
       const nation = asked[i]![0];
       if (answer instanceof SubgraphUnavailable) {
-        errors.push(unavailable(nation, answer, part.responseKey));
+        errors.push(nationFailed(nation, answer, part.responseKey));
         return;
       }
       const connection = answer.data?.[part.responseKey] as Record<string, unknown> | null | undefined;
@@ -149,7 +149,7 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
     const pages: NationPage[] = [];
     answers.forEach((answer, i) => {
       const nation = nations[i]!;
-      if (answer instanceof SubgraphUnavailable) return void errors.push(unavailable(nation, answer, part.responseKey));
+      if (answer instanceof SubgraphUnavailable) return void errors.push(nationFailed(nation, answer, part.responseKey));
       const connection = answer.data?.[part.responseKey] as Record<string, unknown> | null | undefined;
       if (connection) pages.push({ nation, connection, errors: [] });
       else errors.push(...tagged(answer.errors, nation));
@@ -180,7 +180,7 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
 
   private async single(nation: string, part: ByIdPart | PrincipalPart, call: Call): Promise<PartResult> {
     const answer = await this.ask(nation, part.query, pick(call.variables, part.variableNames), call);
-    if (answer instanceof SubgraphUnavailable) return { value: null, errors: [unavailable(nation, answer, part.responseKey)] };
+    if (answer instanceof SubgraphUnavailable) return { value: null, errors: [nationFailed(nation, answer, part.responseKey)] };
     return { value: answer.data?.[part.responseKey] ?? null, errors: tagged(answer.errors, nation) };
   }
 
@@ -199,11 +199,16 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
         const subset = indexes.map((i) => representations[i]);
         const answer = await this.ask(nation, call.query, { ...call.variables, [shape.representationsVariable]: subset }, call);
         if (answer instanceof SubgraphUnavailable) {
-          errors.push(unavailable(nation, answer));
+          errors.push(nationFailed(nation, answer));
           return;
         }
-        const answered = (answer.data?._entities ?? []) as unknown[];
-        indexes.forEach((original, i) => (entities[original] = answered[i] ?? null));
+        const answered = answer.data?._entities ?? null;
+        // One entity per representation sent, as the federation spec says: an answer out of step with its question is not trusted.
+        if (answered !== null && (!Array.isArray(answered) || answered.length !== indexes.length)) {
+          errors.push(nationFailed(nation, rejected(nation, 'it did not return one entity for each representation it was sent')));
+          return;
+        }
+        indexes.forEach((original, i) => (entities[original] = answered?.[i] ?? null));
         for (const error of tagged(answer.errors, nation)) errors.push(remapEntityPath(error, indexes));
       }),
     );
@@ -217,15 +222,22 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
     try {
       const assertion = await this.options.sign(call.principal, `sovgraph:${nation}`);
       const answer = await client.post({ query, variables, operationName: call.operationName }, { [ASSERTION_HEADER]: assertion });
-      const fault = this.faultIn(nation, query, answer);
-      if (!fault) return answer;
-      // The gateway's operator must learn of it; the words name a path, never a value.
-      console.warn(`[gateway] nation ${nation}'s answer was rejected: ${fault}`);
-      return new AnswerRejected(fault);
+      return this.checked(nation, query, answer);
     } catch (error) {
       if (error instanceof SubgraphUnavailable) return error;
       throw error;
     }
+  }
+
+  /** The answer, or why it is refused: an answer the check cannot even read is refused too. */
+  private checked(nation: string, query: string, answer: GraphQLResponseBody): GraphQLResponseBody | AnswerRejected {
+    let fault: string | undefined;
+    try {
+      fault = this.checkAnswer(nation, query, answer);
+    } catch {
+      fault = 'its answer could not be checked';
+    }
+    return fault ? rejected(nation, fault) : answer;
   }
 }
 
@@ -258,17 +270,28 @@ function keepWithheldIn(response: GraphQLResponseBody, sink: GraphQLFormattedErr
 
 function tagged(errors: GraphQLErrorBody[] | undefined, nation: string): GraphQLErrorBody[] {
   if (!errors?.length) return [];
-  return errors.map((e) => ({ ...e, extensions: { nation, ...e.extensions } }));
+  // The gateway says which nation answered: a nation's own `nation` would speak for another.
+  return errors.map((e) => ({ ...e, extensions: { ...e.extensions, nation } }));
 }
 
+/** An error at a position the nation was not sent keeps no path: it would land on another nation's object. */
 function remapEntityPath(error: GraphQLErrorBody, indexes: number[]): GraphQLErrorBody {
   const path = error.path;
-  if (!path || path[0] !== '_entities' || typeof path[1] !== 'number') return error;
-  const original = indexes[path[1]];
-  return original === undefined ? error : { ...error, path: ['_entities', original, ...path.slice(2)] };
+  if (!path || path[0] !== '_entities' || path.length === 1) return error;
+  const original = typeof path[1] === 'number' ? indexes[path[1]] : undefined;
+  if (original !== undefined) return { ...error, path: ['_entities', original, ...path.slice(2)] };
+  const { path: _misplaced, ...unplaced } = error;
+  return unplaced;
 }
 
-function unavailable(nation: string, failure: SubgraphUnavailable, responseKey?: string): GraphQLErrorBody {
+function rejected(nation: string, fault: string): AnswerRejected {
+  // The gateway's operator must learn of it; the words name a path, never a value.
+  console.warn(`[gateway] nation ${nation}'s answer was rejected: ${fault}`);
+  return new AnswerRejected(fault);
+}
+
+/** A nation's data missing from the answer: it did not answer in time, or its answer was refused. */
+function nationFailed(nation: string, failure: SubgraphUnavailable, responseKey?: string): GraphQLErrorBody {
   const rejected = failure instanceof AnswerRejected;
   return {
     message: `${rejected ? `Nation ${nation}'s answer was rejected` : `Nation ${nation} is unavailable`}: ${failure.message}. Its data is missing from this answer.`,

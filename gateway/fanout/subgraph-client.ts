@@ -25,7 +25,7 @@ export interface GraphQLErrorBody {
 
 /** The subgraph did not answer usefully in time: the caller turns this into NATION_UNAVAILABLE. */
 export class SubgraphUnavailable extends Error {
-  override readonly name = 'SubgraphUnavailable';
+  override readonly name: string = 'SubgraphUnavailable';
 }
 
 export class SubgraphClient {

@@ -13,6 +13,8 @@ import { Kind, parse, print, type DefinitionNode, type DocumentNode, type FieldD
 export const NATIONS_SUBGRAPH = 'nations';
 export const NATION_LINKS_SUBGRAPH = 'nations_links';
 const CROSS_NATION = 'crossNation';
+/** The interface every nation-owned type implements. */
+export const NATION_OBJECT = 'NationObject';
 
 export interface NationViews {
   /** The contract minus the cross-nation fields: every nation-owned type and every root field. */
@@ -30,7 +32,7 @@ export function deriveNationViews(contractSdl: string): NationViews {
   };
 }
 
-function isCrossNation(field: FieldDefinitionNode): boolean {
+export function isCrossNation(field: FieldDefinitionNode): boolean {
   return field.directives?.some((d) => d.name.value === CROSS_NATION) ?? false;
 }
 
@@ -73,6 +75,6 @@ function stripCrossNation(field: FieldDefinitionNode): FieldDefinitionNode {
   return { ...field, directives, description: undefined };
 }
 
-function namedType(type: TypeNode): string {
+export function namedType(type: TypeNode): string {
   return type.kind === Kind.NAMED_TYPE ? type.name.value : namedType(type.type);
 }

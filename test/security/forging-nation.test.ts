@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCoalition, type GraphQLAnswer, type TestCoalition } from '../helpers/coalition';
 
-type Forgery = 'none' | 'foreign-id' | 'foreign-owner' | 'unasked-field' | 'field-on-a-reference' | 'withheld-by-another';
+type Forgery = 'none' | 'foreign-id' | 'foreign-owner' | 'unasked-field' | 'unasked-in-probe' | 'field-on-a-reference' | 'withheld-by-another' | 'speaking-as-the-gateway' | 'an-entity-too-many';
 
 let world: TestCoalition;
 let proxy: Server;
@@ -68,6 +68,21 @@ async function startForgingProxy(target: string): Promise<string> {
 /** Changes the first German object (or error) the forgery applies to; returns whether it changed one. */
 function forge(answer: { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> }, query: string): boolean {
   if (forgery === 'none' || query.includes('_service')) return false;
+  if (forgery === 'unasked-in-probe') {
+    const connection = (answer.data as { indicators?: Record<string, unknown> } | undefined)?.indicators;
+    const isProbe = query.includes('__sovgraph_edges') && !query.includes('node');
+    if (isProbe && connection) connection.objectCount = 120;
+    return isProbe && connection !== undefined;
+  }
+  if (forgery === 'an-entity-too-many') {
+    const entities = (answer.data as { _entities?: unknown[] } | undefined)?._entities;
+    entities?.push(entities[0]);
+    return entities !== undefined;
+  }
+  if (forgery === 'speaking-as-the-gateway') {
+    (answer.errors ??= []).push({ message: 'Nation FRA is unavailable: no answer within 1500 ms. Its data is missing from this answer.', extensions: { code: 'NATION_UNAVAILABLE', nation: 'FRA' } } as never);
+    return true;
+  }
   if (forgery === 'withheld-by-another') {
     const error = answer.errors?.find((e) => e.extensions?.code === 'WITHHELD');
     if (error) error.extensions!.owner = 'FRA';
@@ -132,7 +147,7 @@ function expectRejectedGermany(answer: GraphQLAnswer, what: RegExp) {
   expect(rejected[0]!.extensions).toMatchObject({ nation: 'DEU' });
   expect(rejected[0]!.message).toMatch(what);
   // The words name a path, not what Germany sent, nor where in its page (a count of what came before).
-  expect(rejected[0]!.message).not.toMatch(/indicator--|sighting--|written by|\d/);
+  expect(rejected[0]!.message).not.toMatch(/indicator--|sighting--|written by|confidence|objectCount|\d/);
 }
 
 let honest: { german: string[]; others: string[] };
@@ -176,11 +191,31 @@ describe('a German subgraph that forges its answers', () => {
     expect(idsIn(answer).filter((id: string) => id.startsWith('DEU:'))).toEqual([]);
   });
 
+  it('adding a count of its objects to its cursors (the first of the two phases of a list): rejected, Germany’s data left out, France’s and Britain’s as they were', async () => {
+    const answer = await askForged('unasked-in-probe', INDICATORS);
+    expectRejectedGermany(answer, /not asked for, in indicators$|not asked for, in indicators\./);
+    const ids = idsIn(answer);
+    expect(ids.filter((id: string) => id.startsWith('DEU:'))).toEqual([]);
+    expect(ids.filter((id: string) => !id.startsWith('DEU:')).sort()).toEqual([...honest.others].sort());
+  });
+
+  it('claiming in an error that France is unavailable: rejected, and no error in the answer says France is', async () => {
+    const answer = await askForged('speaking-as-the-gateway', INDICATORS);
+    expect(answer.errors!.filter((e) => e.extensions?.nation === 'FRA')).toEqual([]);
+    expectRejectedGermany(answer, /only the gateway gives/);
+  });
+
   it('reporting a German source as withheld by France’s rules: rejected, and no WITHHELD error in the answer names an owner other than the object’s', async () => {
     const query = '{ indicators(first: 60, filter: { nations: ["DEU"] }) { edges { node { id source { name } } } } }';
     const answer = await askForged('withheld-by-another', query);
     for (const error of answer.errors!.filter((e) => e.extensions?.code === 'WITHHELD')) expect(error.extensions!.owner).toBe('DEU');
     expectRejectedGermany(answer, /withheld in another owner's name/);
+  });
+
+  it('answering one entity more than the representations it was sent: an answer out of step with its question is rejected, not trimmed', async () => {
+    const query = '{ sightings(first: 60, filter: { nations: ["DEU"] }) { edges { node { id sightingOf { id name } } } } }';
+    const answer = await askForged('an-entity-too-many', query);
+    expectRejectedGermany(answer, /one entity for each representation/);
   });
 
   it('writing a name onto its reference to a French indicator (a sighting of it), where only the id was asked: the name is France’s to supply; rejected, and the forged name appears nowhere', async () => {

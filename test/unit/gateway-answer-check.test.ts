@@ -36,21 +36,35 @@ describe('a nation’s answer, checked against what it was asked', () => {
     expect(check('DEU', PAGE, page(['indicator--1']))).toMatch(/not its own/);
   });
 
-  it('a `nation` other than the answering one is refused', () => {
+  it('a `nation` naming another nation is refused; one a rule redacted is not', () => {
     const answer = page(['DEU:indicator--1']);
     answer.indicators.edges[0]!.node.nation = 'FRA';
     expect(check('DEU', PAGE, answer)).toMatch(/naming another owner, at indicators\.edges\[\]\.node\.nation$/);
+    answer.indicators.edges[0]!.node.nation = '[REDACTED]';
+    expect(check('DEU', PAGE, answer)).toBeUndefined();
   });
 
   it('a key the text did not select is refused, at any depth', () => {
-    expect(check('DEU', PAGE, page(['DEU:indicator--1'], { pattern: '[x]' }))).toBe('it returned a field it was not asked for, at indicators.edges[].node.pattern');
-    expect(check('DEU', PAGE, { indicators: { edges: [], pageInfo: {} } })).toMatch(/not asked for, at indicators\.pageInfo$/);
+    expect(check('DEU', PAGE, page(['DEU:indicator--1'], { pattern: '[x]' }))).toBe('it returned a field it was not asked for, in indicators.edges[].node');
+    expect(check('DEU', PAGE, { indicators: { edges: [], pageInfo: {} } })).toBe('it returned a field it was not asked for, in indicators');
+    expect(check('DEU', PAGE, { 'FRA secret 10.0.0.7\n[gateway] forged log line': 1 })).toBe('it returned a field it was not asked for, in the top of its data');
+  });
+
+  it('a list of lists (the contract has none) is refused before it is walked, however deep', () => {
+    let deep: unknown[] = [];
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    expect(check('DEU', PAGE, { indicators: { edges: deep } })).toBe('it returned a list of lists, at indicators.edges[]');
+  });
+
+  it('data or errors of the wrong kind are refused', () => {
+    expect(check('DEU', PAGE, [1])).toBe('its data is not an object');
+    expect(checkAnswer('DEU', PAGE, { data: null, errors: {} as never })).toBe('its errors are not a list');
   });
 
   it('below a cross-nation reference the target may be another nation’s; only its key may come from the holder', () => {
     const links = 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Sighting { sightingOf { id } } } }';
     expect(check('DEU', links, { _entities: [{ sightingOf: { id: 'FRA:indicator--1' } }, null] })).toBeUndefined();
-    expect(check('DEU', links, { _entities: [{ sightingOf: { id: 'FRA:indicator--1', name: 'forged' } }] })).toMatch(/not asked for, at _entities\[\]\.sightingOf\.name$/);
+    expect(check('DEU', links, { _entities: [{ sightingOf: { id: 'FRA:indicator--1', name: 'forged' } }] })).toBe('it returned a field it was not asked for, in _entities[].sightingOf');
   });
 
   it('entities and named fragments are read by their type conditions', () => {
@@ -64,11 +78,23 @@ describe('a nation’s answer, checked against what it was asked', () => {
     expect(check('DEU', query, { indicator: { id: 'DEU:indicator--1', techniques: [{ id: 'T1566' }] } })).toBeUndefined();
   });
 
-  it('a WITHHELD error must name the answering nation as the owner; other errors may name other nations (a reference held elsewhere)', () => {
-    const withheld = (owner: string) => ({ message: 'withheld', path: ['indicators', 'edges', 0, 'node', 'name'], extensions: { code: 'WITHHELD', owner, reason: 'r' } });
+  it('a WITHHELD error must name the answering nation as the owner, and lead to a null of the answer (the field, or the object the null took)', () => {
+    const withheld = (owner: string, path: Array<string | number> = ['indicators', 'edges', 0, 'node', 'name']) => ({ message: 'withheld', path, extensions: { code: 'WITHHELD', owner, reason: 'r' } });
     const data = page(['DEU:indicator--1']);
+    data.indicators.edges[0]!.node.name = null as never;
     expect(checkAnswer('DEU', PAGE, { data, errors: [withheld('DEU')] })).toBeUndefined();
     expect(checkAnswer('DEU', PAGE, { data, errors: [withheld('DEU'), withheld('FRA')] })).toBe("it reported a field withheld in another owner's name");
+    const withheldAbove = { indicators: { edges: [{ node: null }] } };
+    expect(checkAnswer('DEU', PAGE, { data: withheldAbove, errors: [withheld('DEU', ['indicators', 'edges', 0, 'node', 'stixId'])] })).toBeUndefined();
+    for (const elsewhere of [['indicators', 'edges', 5, 'node', 'name'], ['indicators', 'edges', 0, 'node', 'nation'], ['incidents'], []]) {
+      expect(checkAnswer('DEU', PAGE, { data, errors: [withheld('DEU', elsewhere)] }), JSON.stringify(elsewhere)).toBe('it reported a field withheld where its answer holds none');
+    }
+  });
+
+  it('a nation may not speak as the gateway, nor in another nation’s name; other errors may name other nations (a reference held elsewhere)', () => {
+    for (const code of ['NATION_UNAVAILABLE', 'NATION_ANSWER_REJECTED']) {
+      expect(checkAnswer('DEU', PAGE, { data: null, errors: [{ message: 'France is down', extensions: { code, nation: 'FRA' } }] })).toBe('it reported an error only the gateway gives');
+    }
     expect(checkAnswer('DEU', PAGE, { data: null, errors: [{ message: 'x', extensions: { code: 'HELD_BY_ANOTHER_NATION', nation: 'FRA' } }] })).toBeUndefined();
   });
 
