@@ -1,5 +1,5 @@
 import { Kind, parse } from 'graphql';
-import { NATION_OBJECT } from './rewrite';
+import { NATION_OBJECT } from '../supergraph/nation-views';
 
 /**
  * What the policy engine may decide on, from the contract the nations serve: every type that

@@ -28,7 +28,6 @@ import {
 } from 'graphql';
 import { NATION_OBJECT } from '../supergraph/nation-views';
 
-export { NATION_OBJECT };
 /** Every injected alias starts with this; a client's own alias may not. */
 export const INJECTED_PREFIX = '__sg_';
 export const INJECTED = {

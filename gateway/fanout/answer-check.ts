@@ -19,17 +19,23 @@
  * never anything the nation wrote, nor a list position (that would count what came before it).
  */
 import { Kind, parse, type DefinitionNode, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
+import { isNationCode } from '../../policies';
 import { ownerOf } from '../global-id';
 import { isCrossNation, namedType, NATION_OBJECT } from '../supergraph/nation-views';
 import { SubgraphUnavailable, type GraphQLResponseBody } from './subgraph-client';
 
 /** What the nation's answer did wrong: the fan-out turns it into NATION_ANSWER_REJECTED. */
 export class AnswerRejected extends SubgraphUnavailable {
-  override readonly name: string = 'AnswerRejected';
+  override readonly name = 'AnswerRejected';
+  override readonly code = 'NATION_ANSWER_REJECTED';
+
+  override headline(nation: string): string {
+    return `Nation ${nation}'s answer was rejected`;
+  }
 }
 
 /** Error codes only the gateway gives: a nation using one would be speaking for it. */
-export const GATEWAY_ERROR_CODES: ReadonlySet<string> = new Set(['NATION_UNAVAILABLE', 'NATION_ANSWER_REJECTED']);
+const GATEWAY_ERROR_CODES: ReadonlySet<string> = new Set([new SubgraphUnavailable().code, new AnswerRejected().code]);
 
 /** Finds what is wrong with a nation's answer to a query text, or returns undefined. */
 export type AnswerCheck = (nation: string, query: string, answer: GraphQLResponseBody) => string | undefined;
@@ -50,7 +56,6 @@ type Shape = Map<string, Expected>;
 
 /** Query texts repeat (one per fetch of the plan): each is understood once, as fetch-shape.ts does. */
 const MAX_REMEMBERED = 5_000;
-const NATION_CODE = /^[A-Z]{3}$/;
 
 export function createAnswerCheck(contractSdl: string): AnswerCheck {
   const types = typesOf(parse(contractSdl).definitions);
@@ -158,7 +163,7 @@ function faultOf(held: unknown, expected: Expected, nation: string, path: string
   if (held !== null && held !== undefined) {
     if (expected.names === 'owner-id' && ownerOf(held) !== nation) return `it returned an object under an id that is not its own, at ${pathText(path)}`;
     // Only another nation's code is a forgery: a rule may redact or withhold `nation`.
-    if (expected.names === 'owner' && typeof held === 'string' && NATION_CODE.test(held) && held !== nation) return `it returned an object naming another owner, at ${pathText(path)}`;
+    if (expected.names === 'owner' && isNationCode(held) && held !== nation) return `it returned an object naming another owner, at ${pathText(path)}`;
   }
   return expected.below ? faultIn(held, expected.below, nation, path) : undefined;
 }

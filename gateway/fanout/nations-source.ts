@@ -292,11 +292,10 @@ function rejected(nation: string, fault: string): AnswerRejected {
 
 /** A nation's data missing from the answer: it did not answer in time, or its answer was refused. */
 function nationFailed(nation: string, failure: SubgraphUnavailable, responseKey?: string): GraphQLErrorBody {
-  const rejected = failure instanceof AnswerRejected;
   return {
-    message: `${rejected ? `Nation ${nation}'s answer was rejected` : `Nation ${nation} is unavailable`}: ${failure.message}. Its data is missing from this answer.`,
+    message: `${failure.headline(nation)}: ${failure.message}. Its data is missing from this answer.`,
     ...(responseKey ? { path: [responseKey] } : {}),
-    extensions: { code: rejected ? 'NATION_ANSWER_REJECTED' : 'NATION_UNAVAILABLE', nation },
+    extensions: { code: failure.code, nation },
   };
 }
 

@@ -26,6 +26,13 @@ export interface GraphQLErrorBody {
 /** The subgraph did not answer usefully in time: the caller turns this into NATION_UNAVAILABLE. */
 export class SubgraphUnavailable extends Error {
   override readonly name: string = 'SubgraphUnavailable';
+  /** The code of the error the caller gets in place of the nation's data. */
+  readonly code: string = 'NATION_UNAVAILABLE';
+
+  /** How that error begins, before the reason. */
+  headline(nation: string): string {
+    return `Nation ${nation} is unavailable`;
+  }
 }
 
 export class SubgraphClient {
