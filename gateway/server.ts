@@ -21,6 +21,7 @@ import { composeSupergraph, type SubgraphSdl } from './supergraph/compose';
 import { NATIONS_SUBGRAPH, NATION_LINKS_SUBGRAPH } from './supergraph/nation-views';
 import { createHttpServer, sendJson } from './http-adapter';
 import { ASSERTION_HEADER } from '../policies';
+import { operationLimits, OperationRefused, resolveLimits, type OperationLimits } from './limits';
 
 export interface GatewayConfig {
   host?: string;
@@ -46,6 +47,8 @@ export interface GatewayConfig {
   enforcement?: boolean;
   /** 32 bytes sealing the cursors clients see; replicas must share it (default: random per start). */
   cursorKey?: Buffer;
+  /** What one request may ask before any nation is asked (see gateway/limits/settings.ts for the defaults). */
+  limits?: Partial<OperationLimits>;
 }
 
 export interface RunningGateway {
@@ -84,7 +87,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const others = await Promise.all(config.subgraphs.map((s) => readSdl(s.name, s.url, sign, timeoutMs)));
   const supergraphSdl = composeSupergraph(contract, others);
 
-  const nationsSource = new NationsDataSource({ nations, contractSdl: contract, sign, timeoutMs });
+  const limits = resolveLimits(config.limits);
+  const nationsSource = new NationsDataSource({ nations, contractSdl: contract, sign, timeoutMs, maxNationRequests: limits.maxNationRequests });
   const otherSources = new Map(config.subgraphs.map((s) => [s.name, new AssertedSubgraphSource(s.name, s.url, sign, timeoutMs)]));
   const policySchema = policySchemaFromContract(contract);
   const policy = await createGatewayPolicy({ trust: config.policyTrust, signedRules: config.signedRules, nations, schema: policySchema, pollMs: config.policyPollMs });
@@ -107,9 +111,11 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     cursors: createCursorSeal(config.cursorKey),
     collectingWithheld: (context, withheld): GatewayContext => ({ ...(context as GatewayContext), withheldAtSource: withheld }),
   });
+  const { plugin: limitsPlugin, ...limitSettings } = operationLimits({ contractSdl: contract, nations: nations.map((n) => n.nation), limits });
   const server = new ApolloServer<GatewayContext>({
     gateway,
-    plugins: [ApolloServerPluginLandingPageDisabled(), gateway.plugin],
+    ...limitSettings,
+    plugins: [ApolloServerPluginLandingPageDisabled(), limitsPlugin, gateway.plugin],
     includeStacktraceInErrorResponses: false,
     // The process stops the server itself, in order (see its stop()); Apollo's own signal handler
     // would stop it a second time and re-raise the signal into ours, and the process never exits.
@@ -146,7 +152,11 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         sign,
         schema: policySchema,
         async execute(query, variables, context) {
-          const response = await server.executeOperation({ query, variables }, { contextValue: context });
+          // A refused operation is thrown from Apollo's pipeline: answered here as it is over HTTP.
+          const response = await server.executeOperation({ query, variables }, { contextValue: context }).catch((error: unknown) => {
+            if (error instanceof OperationRefused) return { body: { kind: 'single' as const, singleResult: { errors: [error.toJSON()] } } };
+            throw error;
+          });
           if (response.body.kind !== 'single') throw new Error('a simulation answers in one part');
           return response.body.singleResult;
         },

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_RULES_DIR } from '../../policies';
 import { startGateway, type RunningGateway } from '../server';
+import type { OperationLimits } from '../limits';
 import { DEFAULT_FIRST_NATION_PORT, DEFAULT_GATEWAY_PORT, DEFAULT_REFERENCE_PORT, DEMO_NATIONS } from './coalition';
 import { COALITION_POLICY_HOLDER, demoPolicyKeys, ensureDemoKeys, type DemoKeys, type DemoPolicyKeys } from './keys';
 
@@ -40,6 +41,8 @@ export interface LaunchOptions {
    * gateway is to use instead (a proxy in front of it that rewrites what it answers).
    */
   routeToNation?: (nation: string, url: string) => Promise<string>;
+  /** Changes to the gateway's operation limits (default: gateway/limits/settings.ts). */
+  limits?: Partial<OperationLimits>;
   /** false: no policy anywhere, the benchmark's "policy off" baseline. */
   enforcement?: boolean;
   /** Each subgraph process writes V8 CPU profiles into `<dir>/<name>/` when it stops (`npm run bench:profile`). */
@@ -91,6 +94,7 @@ export async function launchCoalition(options: LaunchOptions): Promise<RunningCo
       policyTrust: signed.policyTrust,
       signedRules: [...signed.coalitionFiles.values()],
       policyPollMs: options.policyPollMs,
+      limits: options.limits,
       ...(options.enforcement === false && { enforcement: false }),
     });
     return {

@@ -23,6 +23,7 @@ import type { PolicyEngine, Principal } from '../../policies';
 import { CursorRejected, openCursorArguments, type CursorSeal } from './cursors';
 import { injectPolicyInputs, reservedAliasesIn } from './rewrite';
 import { enforceResult, type AnswerError } from './walk';
+import { OperationRefused, QUERY_PLAN_TOO_LARGE } from '../limits';
 
 export interface EnforcementOptions {
   /** The rules to enforce for a request: those in force, read per request so they swap without a restart. */
@@ -124,7 +125,7 @@ export class EnforcingGateway implements GatewayInterface {
       operation: { value: rewritten.operation ?? requestContext.operation },
       request: { value: { ...requestContext.request, variables: opened.variables } },
     });
-    const result = await executor(derived);
+    const result = await executor(derived).catch(refusePlannerSafeguard);
     const enforced = enforceResult({
       schema: requestContext.schema,
       engine,
@@ -185,6 +186,18 @@ export class EnforcingGateway implements GatewayInterface {
     }
     return inputs;
   }
+}
+
+/**
+ * Apollo's query planner gives up on an operation too large to plan by throwing a plain Error, which
+ * Apollo Server answers as a 500. The gateway's own limits refuse such operations first; should one
+ * get through, it is still the client's operation that is too large: a 400 that says so.
+ */
+function refusePlannerSafeguard(error: unknown): never {
+  if (error instanceof Error && !(error instanceof GraphQLError) && /^Exceeded maximum .*selections/.test(error.message)) {
+    throw new OperationRefused(`The operation is too large for the query planner: ${error.message}.`, QUERY_PLAN_TOO_LARGE);
+  }
+  throw error;
 }
 
 /** Apollo's errors go back to Apollo Server; policy outcomes join the answer in the plugin. */

@@ -14,6 +14,7 @@ import { mergeConnectionPages, takenPerNation, type NationPage } from './connect
 import { NATION_FIRST_VARIABLE, fetchShapeOf, type ByIdPart, type ConnectionPart, type EntitiesFetch, type PrincipalPart, type RootPart } from './fetch-shape';
 import { ownerOf } from '../global-id';
 import { AnswerRejected, createAnswerCheck, type AnswerCheck } from './answer-check';
+import { LIMIT_CODES } from '../limits';
 import { SubgraphClient, SubgraphUnavailable, type GraphQLErrorBody, type GraphQLResponseBody } from './subgraph-client';
 
 export interface NationEndpoint {
@@ -28,6 +29,8 @@ export interface NationsSourceOptions {
   sign: AssertionSigner;
   /** Per-nation deadline: a nation slower than this costs its own data only. */
   timeoutMs: number;
+  /** Requests to the nations one client request may cause: past it, a fetch answers an error instead of asking. */
+  maxNationRequests: number;
 }
 
 /** What the gateway's request context must carry for its data sources. */
@@ -58,6 +61,11 @@ interface PartResult {
 export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
   private readonly clients: Map<string, SubgraphClient>;
   private readonly checkAnswer: AnswerCheck;
+  /**
+   * Requests left per client request, keyed by the request's context: every fetch of one request
+   * gets the same context object from Apollo Gateway, and it is gone with the request.
+   */
+  private readonly requestsLeft = new WeakMap<object, { left: number }>();
 
   constructor(private readonly options: NationsSourceOptions) {
     this.clients = new Map(options.nations.map((n) => [n.nation, new SubgraphClient(n.url, options.timeoutMs)]));
@@ -77,13 +85,19 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
     const { query, variables = {}, operationName } = options.request;
     if (!query) return { errors: [{ message: 'empty fetch' }] } as GatewayGraphQLResponse;
     const shape = fetchShapeOf(query);
-    const call: Call = { principal, query, variables, operationName: operationName ?? null, onlyNations: options.context.onlyNations };
+    const call: Call = { principal, query, variables, operationName: operationName ?? null, onlyNations: options.context.onlyNations, budget: this.budgetOf(options.context) };
     if (shape.kind === 'entities') return (await this.entities(shape, call)) as GatewayGraphQLResponse;
     const response = await this.roots(shape.parts, call);
     const sink = options.context.withheldAtSource;
     // A root fetch's paths are the client's as they are (Apollo only prefixes the fetch's own path, empty here).
     if (sink && response.errors && !('pathInIncomingRequest' in options && options.pathInIncomingRequest?.length)) return keepWithheldIn(response, sink) as GatewayGraphQLResponse;
     return response as GatewayGraphQLResponse;
+  }
+
+  private budgetOf(context: object): { left: number } {
+    let budget = this.requestsLeft.get(context);
+    if (!budget) this.requestsLeft.set(context, (budget = { left: this.options.maxNationRequests }));
+    return budget;
   }
 
   async close(): Promise<void> {
@@ -184,32 +198,44 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
     return { value: answer.data?.[part.responseKey] ?? null, errors: tagged(answer.errors, nation) };
   }
 
-  /** Each representation goes to its owner; answers return in the order asked, gaps as null. */
+  /**
+   * Each distinct representation goes to its owner once (the planner repeats one that several
+   * objects point at); the answers go back to every position that asked, in order, gaps as null.
+   */
   private async entities(shape: EntitiesFetch, call: Call): Promise<GraphQLResponseBody> {
     const representations = (call.variables[shape.representationsVariable] ?? []) as Array<{ id?: unknown }>;
     const entities: unknown[] = representations.map(() => null);
-    const byNation = new Map<string, number[]>();
+    const byNation = new Map<string, DistinctRepresentations>();
     representations.forEach((rep, index) => {
       const nation = ownerOf(rep.id);
-      if (nation && this.clients.has(nation)) byNation.set(nation, [...(byNation.get(nation) ?? []), index]);
+      if (!nation || !this.clients.has(nation)) return;
+      let distinct = byNation.get(nation);
+      if (!distinct) byNation.set(nation, (distinct = { sent: [], positions: [], slotOf: new Map() }));
+      const key = stableKey(rep);
+      let slot = distinct.slotOf.get(key);
+      if (slot === undefined) {
+        distinct.slotOf.set(key, (slot = distinct.sent.length));
+        distinct.sent.push(rep);
+        distinct.positions.push([]);
+      }
+      distinct.positions[slot]!.push(index);
     });
     const errors: GraphQLErrorBody[] = [];
     await Promise.all(
-      [...byNation].map(async ([nation, indexes]) => {
-        const subset = indexes.map((i) => representations[i]);
-        const answer = await this.ask(nation, call.query, { ...call.variables, [shape.representationsVariable]: subset }, call);
+      [...byNation].map(async ([nation, { sent, positions }]) => {
+        const answer = await this.ask(nation, call.query, { ...call.variables, [shape.representationsVariable]: sent }, call);
         if (answer instanceof SubgraphUnavailable) {
           errors.push(nationFailed(nation, answer));
           return;
         }
         const answered = answer.data?._entities ?? null;
         // One entity per representation sent, as the federation spec says: an answer out of step with its question is not trusted.
-        if (answered !== null && (!Array.isArray(answered) || answered.length !== indexes.length)) {
+        if (answered !== null && (!Array.isArray(answered) || answered.length !== sent.length)) {
           errors.push(nationFailed(nation, rejected(nation, 'it did not return one entity for each representation it was sent')));
           return;
         }
-        indexes.forEach((original, i) => (entities[original] = answered?.[i] ?? null));
-        for (const error of tagged(answer.errors, nation)) errors.push(remapEntityPath(error, indexes));
+        positions.forEach((originals, slot) => originals.forEach((original) => (entities[original] = answered?.[slot] ?? null)));
+        for (const error of tagged(answer.errors, nation)) errors.push(...remapEntityPath(error, positions));
       }),
     );
     return errors.length ? { data: { _entities: entities }, errors } : { data: { _entities: entities } };
@@ -218,6 +244,8 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
   private async ask(nation: string, query: string, variables: Variables, call: Call): Promise<GraphQLResponseBody | SubgraphUnavailable> {
     // A nation outside the request's scope is not asked at all: its objects are simply absent.
     if (call.onlyNations && !call.onlyNations.includes(nation)) return { data: null };
+    if (call.budget.left <= 0) return new RequestBudgetSpent(`this request has used all ${this.options.maxNationRequests} requests to the nations it may make`);
+    call.budget.left -= 1;
     const client = this.clients.get(nation)!;
     try {
       const assertion = await this.options.sign(call.principal, `sovgraph:${nation}`);
@@ -247,6 +275,33 @@ interface Call {
   query: string;
   variables: Variables;
   operationName: string | null;
+  /** Requests to the nations this client request may still make. */
+  budget: { left: number };
+}
+
+interface DistinctRepresentations {
+  /** Each distinct representation once, in the order first asked. */
+  sent: Array<{ id?: unknown }>;
+  /** For each one sent, every position of the fetch that asked for it. */
+  positions: number[][];
+  slotOf: Map<string, number>;
+}
+
+/** A nation the gateway did not ask, because the client request had used its budget of nation requests. */
+export class RequestBudgetSpent extends SubgraphUnavailable {
+  override readonly name = 'RequestBudgetSpent';
+  override readonly code = LIMIT_CODES.maxNationRequests;
+
+  override headline(nation: string): string {
+    return `Nation ${nation} was not asked`;
+  }
+}
+
+/** The same representation however its keys are ordered. */
+function stableKey(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableKey).join(',')}]`;
+  if (value && typeof value === 'object') return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableKey((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify(value) ?? 'undefined';
 }
 
 function evaluate(node: ValueNode | undefined, variables: Variables): unknown {
@@ -274,14 +329,17 @@ function tagged(errors: GraphQLErrorBody[] | undefined, nation: string): GraphQL
   return errors.map((e) => ({ ...e, extensions: { ...e.extensions, nation } }));
 }
 
-/** An error at a position the nation was not sent keeps no path: it would land on another nation's object. */
-function remapEntityPath(error: GraphQLErrorBody, indexes: number[]): GraphQLErrorBody {
+/**
+ * An entity error goes to every position that asked for the entity it is about; one at a position
+ * the nation was not sent keeps no path: it would land on another nation's object.
+ */
+function remapEntityPath(error: GraphQLErrorBody, positions: number[][]): GraphQLErrorBody[] {
   const path = error.path;
-  if (!path || path[0] !== '_entities' || path.length === 1) return error;
-  const original = typeof path[1] === 'number' ? indexes[path[1]] : undefined;
-  if (original !== undefined) return { ...error, path: ['_entities', original, ...path.slice(2)] };
+  if (!path || path[0] !== '_entities' || path.length === 1) return [error];
+  const originals = typeof path[1] === 'number' ? positions[path[1]] : undefined;
+  if (originals) return originals.map((original) => ({ ...error, path: ['_entities', original, ...path.slice(2)] }));
   const { path: _misplaced, ...unplaced } = error;
-  return unplaced;
+  return [unplaced];
 }
 
 function rejected(nation: string, fault: string): AnswerRejected {
