@@ -40,7 +40,7 @@ export const DEFAULT_LIMITS: Readonly<OperationLimits> = Object.freeze({
   maxRootFields: 10,
   maxDirectives: 30,
   maxSelections: 2_000,
-  maxCost: 60_000,
+  maxCost: 250_000,
   assumedListSize: 10,
   entityFetchCost: 5,
   maxVariableValues: 1_000,
@@ -54,7 +54,7 @@ export function resolveLimits(changes: Partial<OperationLimits> = {}): Operation
   const limits = { ...DEFAULT_LIMITS, ...withoutUndefined(changes) };
   for (const [name, value] of Object.entries(limits)) {
     const wanted = typeof DEFAULT_LIMITS[name as keyof OperationLimits];
-    if (wanted === undefined) throw new Error(`limits.${name} is not a setting; the settings are ${Object.keys(DEFAULT_LIMITS).join(', ')}`);
+    if (wanted === 'undefined') throw new Error(`limits.${name} is not a setting; the settings are ${Object.keys(DEFAULT_LIMITS).join(', ')}`);
     const fits = wanted === 'boolean' ? typeof value === 'boolean' : Number.isSafeInteger(value) && (value as number) > 0;
     if (!fits) throw new Error(`limits.${name} must be ${wanted === 'boolean' ? 'true or false' : 'a positive integer'}, got ${JSON.stringify(value)}`);
   }
