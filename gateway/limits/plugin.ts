@@ -1,13 +1,14 @@
 /**
- * Plugs the limits into Apollo Server. In its request pipeline, parse (with graphql-js's own token
- * limit), then `validationDidStart` (our document limits, before graphql-js's rules and long before
- * the query planner), then `didResolveOperation` (the operation's kind and name, its variables and
- * cost, which depend on the variables), then the gateway's executor: nothing reaches a nation
- * before every check has passed. A refusal thrown from these hooks is answered with its own HTTP
- * status (400) and error, as it was thrown.
+ * Plugs the limits into Apollo Server. In its request pipeline: parse (with graphql-js's own token
+ * limit, which also bounds what graphql-js's validation rules then cost), validate, then
+ * `didResolveOperation`: the operation's kind and name, our document limits (once per document:
+ * Apollo hands the same parsed document to every request that sends the same text), its variables
+ * and its cost (which depends on them); only then the gateway's executor, which plans and asks the
+ * nations. A refusal thrown from `didResolveOperation` is answered with its own status (400) and
+ * error, as thrown. (Thrown from an earlier hook, Apollo answers 500: no earlier hook will do.)
  */
 import type { ApolloServerOptions, ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { GraphQLError, Lexer, Source, TokenKind, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, Lexer, Source, TokenKind, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { createCostModel } from './cost';
 import { documentLimitBroken } from './document-rules';
 import { limitExceeded, OperationRefused, OPERATION_TYPE_NOT_SUPPORTED, UNKNOWN_OPERATION } from './errors';
@@ -26,6 +27,12 @@ type ServerOptions = Pick<ApolloServerOptions<BaseContext>, 'parseOptions' | 'in
 export function operationLimits(wiring: LimitsWiring): ServerOptions & { plugin: ApolloServerPlugin<BaseContext> } {
   const { limits } = wiring;
   const cost = createCostModel({ contractSdl: wiring.contractSdl, nations: wiring.nations, limits });
+  const documentChecked = new WeakMap<DocumentNode, OperationRefused | null>();
+  const documentRefusal = (schema: GraphQLSchema, document: DocumentNode) => {
+    let refusal = documentChecked.get(document);
+    if (refusal === undefined) documentChecked.set(document, (refusal = documentLimitBroken(schema, document, limits) ?? null));
+    return refusal;
+  };
   return {
     parseOptions: { maxTokens: limits.maxTokens },
     introspection: limits.introspection,
@@ -35,16 +42,13 @@ export function operationLimits(wiring: LimitsWiring): ServerOptions & { plugin:
     plugin: {
       async requestDidStart() {
         return {
-          // Once per distinct document: Apollo keeps a validated document and skips this next time.
-          async validationDidStart({ schema, document }) {
-            const broken = documentLimitBroken(schema, document, limits);
-            if (broken) throw broken;
-          },
           async didResolveOperation({ operation, request, schema, document }) {
             if (!operation) throw unresolvedOperation(request.operationName);
             if (operation.operation !== 'query') {
               throw new OperationRefused(`The coalition answers queries only: a ${operation.operation} is not served.`, OPERATION_TYPE_NOT_SUPPORTED, { operation: operation.operation });
             }
+            const refusal = documentRefusal(schema, document);
+            if (refusal) throw refusal;
             const values = valueCount(request.variables, limits.maxVariableValues);
             if (values > limits.maxVariableValues) throw limitExceeded('maxVariableValues', limits.maxVariableValues);
             const found = cost.costOf(schema, document, operation, request.variables ?? {});
@@ -67,7 +71,7 @@ function unresolvedOperation(operationName: string | undefined): OperationRefuse
 function valueCount(value: unknown, max: number): number {
   let count = 0;
   const stack: unknown[] = [value];
-  while (stack.length && count <= max) {
+  while (stack.length && count <= max + 1) {
     const next = stack.pop();
     if (Array.isArray(next)) stack.push(...next.slice(0, max + 1));
     else if (next && typeof next === 'object') stack.push(...Object.values(next));
