@@ -21,7 +21,7 @@ import { composeSupergraph, type SubgraphSdl } from './supergraph/compose';
 import { NATIONS_SUBGRAPH, NATION_LINKS_SUBGRAPH } from './supergraph/nation-views';
 import { createHttpServer, sendJson } from './http-adapter';
 import { ASSERTION_HEADER } from '../policies';
-import { operationLimits, OperationRefused, resolveLimits, type OperationLimits } from './limits';
+import { operationLimits, resolveLimits, type OperationLimits } from './limits';
 
 export interface GatewayConfig {
   host?: string;
@@ -152,11 +152,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
         sign,
         schema: policySchema,
         async execute(query, variables, context) {
-          // A refused operation is thrown from Apollo's pipeline: answered here as it is over HTTP.
-          const response = await server.executeOperation({ query, variables }, { contextValue: context }).catch((error: unknown) => {
-            if (error instanceof OperationRefused) return { body: { kind: 'single' as const, singleResult: { errors: [error.toJSON()] } } };
-            throw error;
-          });
+          const response = await server.executeOperation({ query, variables }, { contextValue: context });
           if (response.body.kind !== 'single') throw new Error('a simulation answers in one part');
           return response.body.singleResult;
         },
