@@ -6,14 +6,20 @@ async function generate(spec) {
   const target = new URL(spec.url);
   const pool = new Pool(target.origin, { connections: spec.concurrency });
   const headers = { 'content-type': 'application/json', ...spec.headers };
+  // Codes that make an answer partial, not failed (e.g. NATION_UNAVAILABLE, in the fault benchmark).
+  const accepted = new Set(spec.acceptedCodes ?? []);
+  const statuses = {};
+  let partial = 0;
   const send = async () => {
     const response = await pool.request({ method: 'POST', path: target.pathname, headers, body: spec.body });
     const text = await response.body.text();
+    statuses[response.statusCode] = (statuses[response.statusCode] ?? 0) + 1;
     if (response.statusCode !== 200) return `HTTP ${response.statusCode}: ${text.slice(0, 200)}`;
     if (!text.includes('"errors"')) return undefined;
     // A field the policy withholds is an answer, not a failure: only other errors count.
     const { errors = [] } = JSON.parse(text);
-    const failed = errors.filter((e) => e.extensions?.code !== 'WITHHELD');
+    const failed = errors.filter((e) => e.extensions?.code !== 'WITHHELD' && !accepted.has(e.extensions?.code));
+    if (!failed.length && errors.some((e) => accepted.has(e.extensions?.code))) partial += 1;
     return failed.length ? JSON.stringify(failed).slice(0, 300) : undefined;
   };
   const loop = async (until, record, latencies, failures) => {
@@ -44,6 +50,8 @@ async function generate(spec) {
     p50Ms: percentile(50),
     p99Ms: percentile(99),
     firstFailure: failures[0],
+    partial,
+    statuses,
   };
 }
 

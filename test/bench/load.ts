@@ -13,6 +13,8 @@ export interface LoadSpec {
   concurrency: number;
   durationMs: number;
   warmupMs: number;
+  /** Error codes that make an answer partial rather than failed (counted in `partial`). */
+  acceptedCodes?: string[];
 }
 
 export interface LoadResult {
@@ -22,6 +24,10 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   firstFailure?: string;
+  /** Answers whose only errors (besides WITHHELD) had an accepted code. */
+  partial: number;
+  /** Answers per HTTP status, measured and warm-up alike. */
+  statuses: Record<string, number>;
 }
 
 export function runLoad(spec: LoadSpec): Promise<LoadResult> {
