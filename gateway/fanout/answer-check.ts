@@ -13,7 +13,7 @@
  * - a WITHHELD error names the answering nation as the owner, and its path leads to a null of this
  *   answer: the enforcement takes a null under a WITHHELD error for withheld, so an error placed
  *   elsewhere could hide another nation's object;
- * - no error speaks as the gateway (NATION_UNAVAILABLE, NATION_ANSWER_REJECTED).
+ * - no error speaks as the gateway (NATION_UNAVAILABLE, NATION_ANSWER_REJECTED, a limit's code).
  * An answer that fails is discarded whole: a nation that forged one object is not trusted with the
  * rest of that answer. What is reported names the nation and the path of keys the gateway asked,
  * never anything the nation wrote, nor a list position (that would count what came before it).
@@ -22,6 +22,7 @@ import { Kind, parse, type DefinitionNode, type FragmentDefinitionNode, type Sel
 import { isNationCode } from '../../policies';
 import { ownerOf } from '../global-id';
 import { isCrossNation, namedType, NATION_OBJECT } from '../supergraph/nation-views';
+import { LIMIT_CODES } from '../limits';
 import { SubgraphUnavailable, type GraphQLResponseBody } from './subgraph-client';
 
 /** What the nation's answer did wrong: the fan-out turns it into NATION_ANSWER_REJECTED. */
@@ -35,7 +36,7 @@ export class AnswerRejected extends SubgraphUnavailable {
 }
 
 /** Error codes only the gateway gives: a nation using one would be speaking for it. */
-const GATEWAY_ERROR_CODES: ReadonlySet<string> = new Set([new SubgraphUnavailable().code, new AnswerRejected().code]);
+const GATEWAY_ERROR_CODES: ReadonlySet<string> = new Set([new SubgraphUnavailable().code, new AnswerRejected().code, ...Object.values(LIMIT_CODES)]);
 
 /** Finds what is wrong with a nation's answer to a query text, or returns undefined. */
 export type AnswerCheck = (nation: string, query: string, answer: GraphQLResponseBody) => string | undefined;

@@ -92,7 +92,7 @@ describe('a nation’s answer, checked against what it was asked', () => {
   });
 
   it('a nation may not speak as the gateway, nor in another nation’s name; other errors may name other nations (a reference held elsewhere)', () => {
-    for (const code of ['NATION_UNAVAILABLE', 'NATION_ANSWER_REJECTED']) {
+    for (const code of ['NATION_UNAVAILABLE', 'NATION_ANSWER_REJECTED', 'NATION_REQUEST_BUDGET_EXCEEDED', 'MAX_COST_EXCEEDED']) {
       expect(checkAnswer('DEU', PAGE, { data: null, errors: [{ message: 'France is down', extensions: { code, nation: 'FRA' } }] })).toBe('it reported an error only the gateway gives');
     }
     expect(checkAnswer('DEU', PAGE, { data: null, errors: [{ message: 'x', extensions: { code: 'HELD_BY_ANOTHER_NATION', nation: 'FRA' } }] })).toBeUndefined();
