@@ -61,6 +61,29 @@ function frenchIdsIn(value: unknown, into: Set<string>): void {
   }
 }
 
+// Before France is killed (this file's coalition is shared): ids that cannot name an object, through the gateway.
+describe('a German analyst asks the gateway for French objects by ids that name nothing', () => {
+  it('gets null as for an unknown id, and France logs nothing', async () => {
+    const france = world.coalition.nations.find((n) => n.nation === VICTIM)!;
+    let logged = '';
+    const listen = (chunk: Buffer) => (logged += chunk.toString());
+    france.child.stderr!.on('data', listen);
+    try {
+      const query = 'query($id: ID!) { indicator(id: $id) { id pattern } }';
+      const unknown = await world.ask(analysts[1], query, { id: `${VICTIM}:indicator--00000000-0000-4000-8000-000000000000` });
+      expect(unknown).toEqual({ status: 200, data: { indicator: null }, extensions: expect.anything() });
+      for (const id of [`${VICTIM}:indicator--\u0000`, `${VICTIM}:indicator--${'a'.repeat(100_000)}`, `${VICTIM}:indicator--\uD800`]) {
+        expect(await world.ask(analysts[1], query, { id })).toEqual(unknown);
+      }
+      // France's log lines are written as they come: a moment for the last to arrive.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(logged).toBe('');
+    } finally {
+      france.child.stderr!.off('data', listen);
+    }
+  });
+});
+
 describe('France killed under load', () => {
   it('every French object a client received is in a release of France’s verified audit chain', async () => {
     const objects = await everyFrenchObject();
