@@ -1,29 +1,28 @@
 /**
- * The writer of a nation's audit log. The subgraph records what it released after answering each
- * request; the entries are queued and written in batches so that auditing never holds up an answer,
- * and a database that is briefly unavailable loses none of them.
+ * The writer of a nation's audit log. No release without its record: the subgraph sends an answer
+ * only once the entry recording what it releases is committed. Group commit keeps that cheap under
+ * load: entries recorded while a write is in flight are committed together by the next write.
  */
 import type { SiloDb, SiloQueryable } from '../silo/db';
 import { auditEntryJson, chainAfter, type AuditEntry, type ChainedRow } from './chain';
 
 export interface AuditLog {
-  /** Queues an entry; never throws, never blocks the answer. */
-  record(entry: AuditEntry): void;
   /**
-   * Writes everything queued (the chain is extended in queue order). Rejects with an
-   * AuditWriteError when the database refused; the entries then stay queued.
+   * Resolves once the entry is committed to the chain; rejects with an AuditWriteError when it
+   * could not be (the caller must then not release what the entry records). An idle log writes
+   * at once; entries arriving during a write share the next one.
    */
+  record(entry: AuditEntry): Promise<void>;
+  /** Resolves once every entry recorded before the call is settled (committed or refused); never rejects. */
   flush(): Promise<void>;
-  /** Flushes and stops the timer; rejects like flush() when that last flush fails. */
+  /** Refuses new entries and waits for those recorded to settle. */
   close(): Promise<void>;
 }
 
 export interface AuditLogOptions {
-  /** How long an entry may wait in the queue (default 200 ms). */
-  flushEveryMs?: number;
-  /** A queue this long is written at once, and no transaction writes more (default 200, at most 13107). */
+  /** No write takes more entries than this (default 200, at most 13107); the rest join the next. */
   maxBatch?: number;
-  /** Told of every failure nobody awaited: background flushes, entries that cannot be recorded. */
+  /** Told of every failed write, once per write (the recorders' promises reject too). */
   onError?: (error: Error) => void;
 }
 
@@ -32,12 +31,7 @@ export class AuditWriteError extends Error {
   override name = 'AuditWriteError';
 }
 
-/**
- * Each flush is a write of its own (on embedded PostgreSQL, a statement costs about half a
- * millisecond of CPU whatever it does): under load, 200 ms batches the releases of many requests.
- */
-const DEFAULTS = { flushEveryMs: 200, maxBatch: 200 };
-const MAX_RETRY_MS = 30_000;
+const DEFAULT_MAX_BATCH = 200;
 
 /**
  * Every writer of one nation's log, in any process, takes this lock before reading the head, so
@@ -51,115 +45,93 @@ const COLUMNS = ['seq', 'at', 'body', 'prev_hash', 'hash'] as const;
 const MAX_BATCH = Math.floor(65535 / COLUMNS.length);
 
 export async function openAuditLog(db: SiloDb, options: AuditLogOptions = {}): Promise<AuditLog> {
-  // Fails now, at start, when the silo has not been migrated, rather than at the first flush.
-  await db.query('SELECT 1 FROM audit_record LIMIT 0');
-  return new BatchingAuditLog(db, {
-    flushEveryMs: options.flushEveryMs ?? DEFAULTS.flushEveryMs,
-    maxBatch: Math.min(MAX_BATCH, Math.max(1, options.maxBatch ?? DEFAULTS.maxBatch)),
+  // Fails now, at start, when the silo has not been migrated, rather than at the first release.
+  // An embedded silo has one writer, this process: its head, read once, makes every write one INSERT.
+  const head = db.exclusive ? await readHead(db) : (await db.query('SELECT 1 FROM audit_record LIMIT 0'), undefined);
+  return new GroupCommitAuditLog(db, {
+    maxBatch: Math.min(MAX_BATCH, Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH)),
     onError: options.onError ?? ((error) => console.error(`audit: ${error.message}`)),
-  });
+  }, head);
 }
 
-interface Queued {
+interface Pending {
   at: string;
   /** Made canonical when recorded: later changes to the caller's objects cannot alter the record. */
   entryJson: string;
+  committed: () => void;
+  refused: (error: AuditWriteError) => void;
 }
 
-class BatchingAuditLog implements AuditLog {
-  private readonly queue: Queued[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  /** The last flush started or queued: flushes run one after another, never two at once. */
-  private writing: Promise<void> = Promise.resolve();
-  /** A flush queued behind the running one and not started yet: later callers share it. */
-  private waiting: Promise<void> | undefined;
-  private failures = 0;
+class GroupCommitAuditLog implements AuditLog {
+  private queue: Pending[] = [];
+  /** The running write loop, while entries wait or are being written; one at a time. */
+  private writing: Promise<void> | undefined;
   private closed = false;
-  /** The head this log last wrote or read: the next batch is tried straight after it. */
-  private head: Head | undefined;
 
   constructor(
     private readonly db: SiloDb,
     private readonly options: Required<AuditLogOptions>,
+    /** The head this log last wrote or read: the next batch is tried straight after it. */
+    private head: Head | undefined,
   ) {}
 
-  record(entry: AuditEntry): void {
-    if (this.closed) return this.report(new AuditWriteError('an entry arrived after the audit log was closed: not recorded'));
+  record(entry: AuditEntry): Promise<void> {
+    if (this.closed) return Promise.reject(new AuditWriteError('an entry arrived after the audit log was closed: not recorded'));
+    let entryJson: string;
     try {
-      this.queue.push({ at: new Date().toISOString(), entryJson: auditEntryJson(entry) });
+      entryJson = auditEntryJson(entry);
     } catch (error) {
-      return this.report(new AuditWriteError(`an entry has no JSON form (${(error as Error).message}): not recorded`));
+      return Promise.reject(new AuditWriteError(`an entry has no JSON form (${(error as Error).message}): not recorded`));
     }
-    if (this.queue.length >= this.options.maxBatch && this.failures === 0) this.flushInBackground();
-    else this.schedule();
+    return new Promise<void>((committed, refused) => {
+      this.queue.push({ at: new Date().toISOString(), entryJson, committed, refused });
+      this.startWriting();
+    });
   }
 
-  flush(): Promise<void> {
-    this.cancelTimer();
-    if (this.waiting) return this.waiting;
-    const run = this.writing.then(() => {
-      this.waiting = undefined;
-      return this.writeQueued();
-    });
-    this.waiting = run;
-    this.writing = run.catch(() => undefined);
-    return run;
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    this.cancelTimer();
     await this.flush();
   }
 
-  private async writeQueued(): Promise<void> {
+  private startWriting(): void {
+    if (this.writing) return;
+    // An entry recorded by a continuation of the last batch's committed() may land after the loop
+    // saw an empty queue: the loop starts again for it.
+    this.writing = this.writeAll().then(() => {
+      this.writing = undefined;
+      if (this.queue.length > 0) this.startWriting();
+    });
+  }
+
+  /** Writes until nothing waits: each write takes everything queued meanwhile, up to maxBatch. */
+  private async writeAll(): Promise<void> {
     while (this.queue.length > 0) {
-      const batch = this.queue.slice(0, this.options.maxBatch);
+      const batch = this.queue.splice(0, this.options.maxBatch);
       try {
         this.head = await appendToChain(this.db, batch, this.head);
       } catch (error) {
         this.head = undefined;
-        this.failures += 1;
-        this.schedule();
-        throw new AuditWriteError(`could not write ${entries(batch.length)} (${(error as Error).message}): ${this.queue.length} stay queued for the next flush`, { cause: error });
+        const failure = new AuditWriteError(`could not write ${entries(batch.length)} (${(error as Error).message}): not recorded`, { cause: error });
+        this.report(failure);
+        for (const pending of batch) pending.refused(failure);
+        continue;
       }
-      this.queue.splice(0, batch.length);
-      this.failures = 0;
+      for (const pending of batch) pending.committed();
     }
   }
 
-  private flushInBackground(): void {
-    this.flush().catch((error: Error) => this.report(error));
-  }
-
-  /** A throwing onError must not make record() throw, nor crash the process from a timer. */
+  /** A throwing onError must not stop the write loop. */
   private report(error: Error): void {
     try {
       this.options.onError(error);
     } catch {
-      // Nowhere left to tell: the entries themselves stay queued.
+      // Nowhere left to tell: the recorders are refused all the same.
     }
-  }
-
-  private schedule(): void {
-    if (this.timer || this.closed || this.queue.length === 0) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.flushInBackground();
-    }, this.delay());
-    // The log must not keep a process alive: close() is how a stopping subgraph writes the rest.
-    this.timer.unref();
-  }
-
-  private cancelTimer(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  /** After failures, back off: a database that is down is not hammered, nor the operator's log flooded. */
-  private delay(): number {
-    const { flushEveryMs } = this.options;
-    return this.failures === 0 ? flushEveryMs : Math.min(MAX_RETRY_MS, Math.max(1, flushEveryMs) * 2 ** this.failures);
   }
 }
 
@@ -173,7 +145,7 @@ type Head = { seq: number; hash: string } | null;
  * insert would race the locked ones), in one transaction that locks the head, reads it and
  * inserts after it.
  */
-async function appendToChain(db: SiloDb, batch: readonly Queued[], known: Head | undefined): Promise<Head> {
+async function appendToChain(db: SiloDb, batch: readonly Pending[], known: Head | undefined): Promise<Head> {
   if (known !== undefined && db.exclusive) {
     const rows = chainAfter(known, batch);
     try {

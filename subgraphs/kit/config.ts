@@ -29,8 +29,6 @@ export interface NationSubgraphConfig {
    * baseline, never in a config file (the loader does not read it).
    */
   enforcement?: boolean;
-  /** How long a release waits before the audit log writes it (default 200 ms; tests that count statements set it long). */
-  auditFlushEveryMs?: number;
 }
 
 export class NationConfigError extends Error {

@@ -5,6 +5,7 @@
  */
 import DataLoader from 'dataloader';
 import type { LinkedObject, ObjectRow, SiloReader } from '../silo';
+import { isGlobalId } from './references';
 
 export interface LinkKey {
   /** The near end: the source of a forward reference, the target of a reverse one. */
@@ -23,7 +24,9 @@ export interface NationLoaders {
 
 export function createNationLoaders(reader: SiloReader): NationLoaders {
   const objects = new DataLoader<string, ObjectRow | null>(async (ids) => {
-    const byId = new Map((await reader.objectsByIds(ids)).map((row) => [row.id, row]));
+    // An id of no object's shape names nothing: it is not looked for (nor sent to SQL, which refuses a NUL byte).
+    const wellFormed = ids.filter(isGlobalId);
+    const byId = new Map((wellFormed.length > 0 ? await reader.objectsByIds(wellFormed) : []).map((row) => [row.id, row]));
     return ids.map((id) => byId.get(id) ?? null);
   });
   // The far ends arrive with the references: remembering them spares the next level a query.

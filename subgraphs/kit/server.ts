@@ -4,7 +4,7 @@
  * (the HTTP front is http.ts). Every field it answers is decided by the rules in force.
  */
 import { createServer } from 'node:http';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type GraphQLResponse } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -17,7 +17,7 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { createAssertionVerifier, isNationCode, type RuleStore } from '../../policies';
 import { createHash } from 'node:crypto';
 import { openAuditLog, type AuditLog } from '../audit';
-import { openSilo, type SiloDb } from '../silo';
+import { openSilo, SiloUnavailableError, type SiloDb } from '../silo';
 import { createNationContext, type NationContext } from './context';
 import type { NationSubgraphConfig } from './config';
 import { assertedRequestHandler, closeServer, listen } from './http';
@@ -41,6 +41,9 @@ export interface RunningNationSubgraph {
 }
 
 export const GRAPHQL_PATH = '/graphql';
+/** Error codes of a nation's 503 answers: nothing was released, the request may be asked again. */
+export const SILO_UNAVAILABLE = 'SILO_UNAVAILABLE';
+export const AUDIT_UNAVAILABLE = 'AUDIT_UNAVAILABLE';
 
 export async function startNationSubgraph(config: NationSubgraphConfig): Promise<RunningNationSubgraph> {
   if (!isNationCode(config.nation)) throw new Error(`nation must be an ISO 3166 alpha-3 code such as "FRA" (got ${JSON.stringify(config.nation)})`);
@@ -50,7 +53,7 @@ export async function startNationSubgraph(config: NationSubgraphConfig): Promise
   let apollo: ApolloServer<NationContext> | undefined;
   let audit: AuditLog | undefined;
   try {
-    audit = await openAuditLog(db, { flushEveryMs: config.auditFlushEveryMs, onError: (error) => console.error(`[nation ${config.nation}] audit: ${error.message}`) });
+    audit = await openAuditLog(db, { onError: (error) => console.error(`[nation ${config.nation}] audit: ${error.message}`) });
     const verify = await createAssertionVerifier({ publicJwk: config.gatewayPublicJwk, audience: `sovgraph:${config.nation}` });
     const enforcement = config.enforcement !== false;
     if (!enforcement) console.warn(`[nation ${config.nation}] POLICY ENFORCEMENT IS OFF: every caller sees the whole silo (benchmark baseline only)`);
@@ -116,12 +119,19 @@ function createApolloServer(nation: string, enforcement: boolean, audit: AuditLo
         async requestDidStart() {
           return {
             async willSendResponse({ contextValue, response, request }) {
-              auditRelease(audit, contextValue, request.operationName ?? null, request.query ?? '');
               if (response.body.kind !== 'single') return;
               const result = response.body.singleResult;
+              if (result.errors?.some((e) => e.extensions?.code === SILO_UNAVAILABLE)) return unavailable(response, SILO_UNAVAILABLE, `${nation}'s silo is unavailable: nothing was released, ask again`);
               result.errors = withWithheldErrors(result.errors, contextValue.releases);
               const released = releaseExtensions(nation, contextValue.releases);
               if (released) result.extensions = { ...result.extensions, sovgraph: released };
+              // No release without its record: the answer leaves once the record is committed, or not at all.
+              try {
+                await auditRelease(audit, contextValue, request.operationName ?? null, request.query ?? '');
+              } catch {
+                // The log told the operator, once per failed write.
+                unavailable(response, AUDIT_UNAVAILABLE, `${nation}'s audit log could not record this release: nothing was released, ask again`);
+              }
             },
           };
         },
@@ -140,10 +150,10 @@ function createApolloServer(nation: string, enforcement: boolean, audit: AuditLo
  * fields were withheld, redacted or generalised. A request that released nothing (the gateway
  * reading the schema) is not a release.
  */
-function auditRelease(audit: AuditLog, { principal, releases }: NationContext, operationName: string | null, query: string): void {
+async function auditRelease(audit: AuditLog, { principal, releases }: NationContext, operationName: string | null, query: string): Promise<void> {
   if (releases.released.size === 0 && releases.withheld.length === 0) return;
   // The log writes each entry's JSON at once, of the entry's own fields only (not the release's paths).
-  audit.record({
+  await audit.record({
     principal,
     operation: { name: operationName, queryHash: queryHashOf(query) },
     released: [...releases.released],
@@ -151,6 +161,12 @@ function auditRelease(audit: AuditLog, { principal, releases }: NationContext, o
     redacted: releases.redacted,
     transformed: releases.transformed,
   });
+}
+
+/** The answer could not be given now, whole and recorded: 503 and one error, no data (the gateway says NATION_UNAVAILABLE). */
+function unavailable(response: GraphQLResponse, code: string, message: string): void {
+  response.http.status = 503;
+  response.body = { kind: 'single', singleResult: { errors: [{ message, extensions: { code } }] } };
 }
 
 /** The gateway sends the same few query texts over and over: each is hashed once (a bounded memo). */
@@ -172,6 +188,18 @@ function queryHashOf(query: string): string {
 function maskUnexpected(nation: string, formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   if (original instanceof GraphQLError || formatted.extensions?.code !== 'INTERNAL_SERVER_ERROR') return formatted;
-  console.error(`[nation ${nation}] internal error at ${formatted.path?.join('.') ?? 'request'}:`, original);
+  const where = formatted.path?.join('.') ?? 'request';
+  if (original instanceof SiloUnavailableError) {
+    console.error(`[nation ${nation}] ${where}: ${original.message}`);
+    return { message: original.message, extensions: { code: SILO_UNAVAILABLE } };
+  }
+  // One line, never the error object: a database error's fields may quote what the request sent.
+  console.error(`[nation ${nation}] internal error at ${where}: ${describeInternal(original)}`);
   return { message: `internal error in the ${nation} subgraph`, path: formatted.path, locations: formatted.locations, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+}
+
+function describeInternal(error: unknown): string {
+  if (!(error instanceof Error)) return typeof error;
+  const frame = error.stack?.split('\n').find((line) => line.trimStart().startsWith('at '))?.trim();
+  return `${error.name}: ${error.message.split('\n')[0]}${frame ? ` (${frame})` : ''}`;
 }

@@ -78,15 +78,22 @@ async function openPglite(dataDir: string | undefined): Promise<SiloDb> {
 async function openPostgres(databaseUrl: string, nation: string): Promise<SiloDb> {
   const { default: pg } = await import('pg');
   const schema = `silo_${nation.toLowerCase()}`;
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 8, options: `-c search_path=${schema}` });
+  // A connection is waited for at most CONNECT_TIMEOUT_MS: a request's work stays bounded while the server is away.
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 8, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, options: `-c search_path=${schema}` });
+  // An idle connection the server closes (a restart) is reported here; unheard, it would kill the process.
+  pool.on('error', (error) => console.error(`[silo ${nation}] an idle connection to PostgreSQL failed: ${oneLine(error)}`));
   await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   const statements = { count: 0 };
   const queryable = (client: Pool | PoolClient): SiloQueryable => ({
     async query<Row>(sql: string, params: readonly unknown[] = []) {
       statements.count++;
       // node-postgres prepares a named statement once per connection and binds it after.
-      const result = await client.query(isRead(sql) ? { name: statementName(sql), text: sql, values: params as unknown[] } : { text: sql, values: params as unknown[] });
-      return result.rows as Row[];
+      const config = isRead(sql) ? { name: statementName(sql), text: sql, values: params as unknown[] } : { text: sql, values: params as unknown[] };
+      try {
+        return (await client.query(config)).rows as Row[];
+      } catch (error) {
+        throw asSiloError(error);
+      }
     },
   });
   return {
@@ -94,21 +101,51 @@ async function openPostgres(databaseUrl: string, nation: string): Promise<SiloDb
     statements,
     exclusive: false,
     async transaction(work) {
-      const client = await pool.connect();
+      const client = await pool.connect().catch((error: unknown) => Promise.reject(asSiloError(error)));
+      // A connection lost between two statements is reported on the client itself: heard here, thrown by the next statement.
+      const ignore = () => undefined;
+      client.on('error', ignore);
+      let broken: unknown;
       try {
         await client.query('BEGIN');
         const result = await work(queryable(client));
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK');
-        throw error;
+        await client.query('ROLLBACK').catch((rollbackFailed: unknown) => (broken = rollbackFailed));
+        throw asSiloError(error);
       } finally {
-        client.release();
+        client.off('error', ignore);
+        // A connection that could not even roll back is dropped, not handed to the next request.
+        client.release(broken instanceof Error ? broken : undefined);
       }
     },
     close: () => pool.end(),
   };
+}
+
+const CONNECT_TIMEOUT_MS = 2_000;
+
+/**
+ * The silo's server cannot be reached (down, restarting, connection lost): the request cannot be
+ * answered now, and may be asked again. Its message says only that.
+ */
+export class SiloUnavailableError extends Error {
+  override name = 'SiloUnavailableError';
+}
+
+/** node-postgres' connection failures: socket errors, SQLSTATE classes 08 and 57P (shutdown, starting up), and its own. */
+const CONNECTION_LOST = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed)/;
+function asSiloError(error: unknown): unknown {
+  if (!(error instanceof Error) || error instanceof SiloUnavailableError) return error;
+  const code = String((error as { code?: unknown }).code ?? '');
+  const lost = /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NOTFOUND|AI_AGAIN)$/.test(code) || /^(08|57P)/.test(code) || CONNECTION_LOST.test(error.message);
+  return lost ? new SiloUnavailableError(`the silo's PostgreSQL server is unavailable (${code || error.message.split('\n')[0]})`, { cause: error }) : error;
+}
+
+function oneLine(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  return `${code ? `${String(code)} ` : ''}${error.message.split('\n')[0]}`;
 }
 
 /**

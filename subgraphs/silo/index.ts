@@ -1,5 +1,5 @@
 /** A nation's silo: open it (migrations run on open), then read it through a caller's scope. */
-export { openSilo, type OpenSiloOptions, type SiloDb, type SiloQueryable } from './db';
+export { openSilo, SiloUnavailableError, type OpenSiloOptions, type SiloDb, type SiloQueryable } from './db';
 export {
   createSiloReader,
   decodeCursor,

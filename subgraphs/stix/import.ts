@@ -156,6 +156,11 @@ function reject(report: ImportReport, index: number, object: unknown, reason: st
 class Invalid extends Error {}
 
 const IDENTIFIER = /^[a-z][a-z0-9-]+[a-z0-9]--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$/;
+
+/** `<type>--<uuid>`, as import accepts it: every id a silo holds has this shape. */
+export function isStixIdentifier(value: unknown): value is string {
+  return typeof value === 'string' && IDENTIFIER.test(value);
+}
 // Equivalent to the schema's `^([a-z][a-z0-9]*)+(-[a-z0-9]+)*\-?$` without its catastrophic backtracking.
 const TYPE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*-?$/;
 const PROPERTY_NAME = /^[a-z][a-z0-9_]{2,249}$/;

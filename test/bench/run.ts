@@ -17,6 +17,7 @@
  * printed too: it is how far to trust the median.
  * Environment: BENCH_SECONDS (default 5), BENCH_CONCURRENCY (default 16), BENCH_SEED_SIZE (default 400),
  * BENCH_ROUNDS (policy off/on pairs, default 10), BENCH_WARMUP_SECONDS (each coalition, default 8).
+ * Last, one line: what committing each release's audit record before its answer costs (audit-commit.ts).
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +31,7 @@ import { ASSERTION_HEADER, createAssertionSigner, type Principal } from '../../p
 import { launchCoalition } from '../../gateway/demo/launch';
 import { withoutApolloTelemetry } from '../../gateway/server';
 import { mintToken } from '../../gateway/demo/tokens';
+import { measureAuditCommit } from './audit-commit';
 import { runLoad, type LoadResult } from './load';
 import { nestedQuery } from './queries';
 
@@ -137,6 +139,8 @@ const cpuDifference = (cpuOf: (run: (typeof results)[number]) => number) => medi
 console.log(
   `CPU per request, ON − OFF (median of pairs): gateway process ${cpuDifference((r) => r.benchCpuMs).toFixed(2)} ms, nations ${cpuDifference((r) => r.subgraphCpuMs).toFixed(2)} ms; policy OFF spends ${median(offRuns.map((r) => r.benchCpuMs + r.subgraphCpuMs)).toFixed(2)} ms a request in all`,
 );
+// Measured after the coalitions stopped: in this process, on an embedded silo of its own.
+console.log(await measureAuditCommit());
 
 /** User + system CPU of processes, from /proc (Linux), in ms. */
 function subgraphCpuMs(pids: number[]): number {

@@ -1,14 +1,15 @@
 /**
  * vitest globalSetup: a real PostgreSQL server for the tests that need one (replicas of a nation
  * sharing one database), started on a free loopback port in a throwaway cluster and stopped after
- * the run. TEST_DATABASE_URL, when set, names a server to use instead. On a machine without the
+ * the run; and `startThrowawayPostgres` for a test that needs a server of its own to restart. TEST_DATABASE_URL, when set, names a server to use instead. On a machine without the
  * server binaries, Debian's package is installed (CI runs as root with Debian's packages reachable).
  */
-import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
+import { execFile, execFileSync, type ExecFileSyncOptions } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 const PG_ROOT = '/usr/lib/postgresql';
 // cwd "/": the server's user cannot enter a checkout in a private temporary folder, and said so on every command.
@@ -16,6 +17,27 @@ const QUIET: ExecFileSyncOptions = { stdio: ['ignore', 'ignore', 'inherit'], tim
 
 export default async function startPostgres(): Promise<(() => void) | undefined> {
   if (process.env.TEST_DATABASE_URL) return undefined;
+  const server = await startThrowawayPostgres();
+  process.env.TEST_DATABASE_URL = server.url;
+  return () => server.dispose();
+}
+
+export interface ThrowawayPostgres {
+  /** `postgres://postgres@127.0.0.1:<port>/postgres`, the same across stop and start. */
+  url: string;
+  /** Stops the server (fast shutdown: sessions are ended) and resolves once it is down. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and resolves once it accepts connections. */
+  start(): Promise<void>;
+  /** Stops it at once and removes its cluster. */
+  dispose(): void;
+}
+
+/**
+ * A PostgreSQL server of its own on a free loopback port, in a throwaway cluster: the suite's
+ * global one, or one a test may stop and start (other files share the global one).
+ */
+export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
   const bin = serverBinaries() ?? installServer();
   const isRoot = process.getuid?.() === 0;
   // PostgreSQL refuses to run as root: as root, the cluster belongs to the package's own user.
@@ -26,15 +48,26 @@ export default async function startPostgres(): Promise<(() => void) | undefined>
   }
   chmodSync(dir, 0o700);
   const port = await freePort();
+  const pgCtl = (...args: string[]) => asServerUser(join(bin, 'pg_ctl'), ['-D', dir, ...args]);
   asServerUser(join(bin, 'initdb'), ['-D', dir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-  asServerUser(join(bin, 'pg_ctl'), ['-D', dir, '-l', join(dir, 'server.log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
-  process.env.TEST_DATABASE_URL = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  return () => {
-    try {
-      asServerUser(join(bin, 'pg_ctl'), ['-D', dir, '-m', 'immediate', '-w', 'stop']);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  const startArgs = ['-l', join(dir, 'server.log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start'];
+  pgCtl(...startArgs);
+  // Stop and start do not block the event loop: a test's own gateway keeps answering meanwhile.
+  const pgCtlAsync = async (...args: string[]) => {
+    const [command, ...rest] = isRoot ? ['runuser', '-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', dir, ...args] : [join(bin, 'pg_ctl'), '-D', dir, ...args];
+    await promisify(execFile)(command!, rest, { timeout: 120_000, cwd: '/' });
+  };
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    stop: () => pgCtlAsync('-m', 'fast', '-w', 'stop'),
+    start: () => pgCtlAsync(...startArgs),
+    dispose() {
+      try {
+        pgCtl('-m', 'immediate', '-w', 'stop');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
   };
 }
 

@@ -31,8 +31,7 @@ function release(n: number, subject = `analyst-${n}@bund.de`): AuditEntry {
 
 async function recordAll(log: AuditLog, from: number, count: number): Promise<AuditEntry[]> {
   const entries = Array.from({ length: count }, (_, i) => release(from + i));
-  for (const entry of entries) log.record(entry);
-  await log.flush();
+  await Promise.all(entries.map((entry) => log.record(entry)));
   return entries;
 }
 
@@ -51,6 +50,16 @@ async function asSuperuser(db: SiloDb, sql: string, params: unknown[] = []): Pro
   }
 }
 
+/** The silo, but every write of the log (its INSERT, alone or in a transaction) fails while `outage.down`. */
+function failingWrites(silo: SiloDb, outage: { down: boolean }, message: string): SiloDb {
+  const refuse = () => Promise.reject(new Error(message));
+  return {
+    ...silo,
+    query: (sql, params) => (outage.down && sql.startsWith('INSERT') ? refuse() : silo.query(sql, params)),
+    transaction: (work) => (outage.down ? refuse() : silo.transaction(work)),
+  };
+}
+
 /** An in-memory silo shared by the stories that need no data directory (each costs seconds to open). */
 let db: SiloDb;
 beforeAll(async () => {
@@ -63,7 +72,7 @@ afterAll(async () => {
 
 describe("FRA's audit log", () => {
   it('chains every release and verify says it is intact', async () => {
-    const log = await openAuditLog(db, { flushEveryMs: 60_000 });
+    const log = await openAuditLog(db);
     const entries = await recordAll(log, 1, 3);
     await log.close();
 
@@ -77,43 +86,34 @@ describe("FRA's audit log", () => {
     expect(verdict).toEqual({ ok: true, records: 3, head: newestFirst[0]!.hash });
   });
 
-  it('a full batch is written at once, in one transaction and one INSERT', async () => {
+  it('two hundred releases at once cost two INSERTs: the first is written at once, the 199 that arrived during its write share the next', async () => {
     const before = await countRecords(db);
-    const log = await openAuditLog(db, { flushEveryMs: 60_000, maxBatch: 200 });
+    const log = await openAuditLog(db, { maxBatch: 200 });
     db.statements.count = 0;
-    for (let n = 0; n < 200; n++) log.record(release(n));
-    // Nobody asked and the timer is a minute away: the 200th entry started the flush.
-    await vi.waitFor(() => expect(db.statements.count).toBe(3));
-    await log.flush();
-    expect(db.statements.count).toBe(3); // the head lock, the head read, one INSERT
+    const entries = Array.from({ length: 200 }, (_, n) => release(n));
+    await Promise.all(entries.map((entry) => log.record(entry)));
+    expect(db.statements.count).toBe(2);
     expect(await countRecords(db)).toBe(before + 200);
+    expect((await recentAuditRecords(db, 200)).map((r) => r.entry).reverse()).toEqual(entries);
     await log.close();
     expect((await verifyAuditChain(db)).ok).toBe(true);
   });
 
-  it('after its first write, the log appends each batch straight after the head it knows: one INSERT, no lock, no read', async () => {
-    const log = await openAuditLog(db, { flushEveryMs: 60_000 });
-    log.record(release(500));
-    await log.flush();
+  it("an embedded silo's log reads the head once, when it opens: each write after is one INSERT, no lock, no read", async () => {
+    const log = await openAuditLog(db);
     db.statements.count = 0;
-    for (let n = 0; n < 3; n++) {
-      log.record(release(501 + n));
-      await log.flush();
-    }
+    for (let n = 0; n < 3; n++) await log.record(release(501 + n));
     expect(db.statements.count).toBe(3);
     await log.close();
     expect((await verifyAuditChain(db)).ok).toBe(true);
   });
 
   it('a log whose known head another writer has moved on finds the seq taken, writes nothing there, and appends after the real head', async () => {
-    const [stale, other] = await Promise.all([openAuditLog(db, { flushEveryMs: 60_000 }), openAuditLog(db, { flushEveryMs: 60_000 })]);
-    stale.record(release(600));
-    await stale.flush();
-    other.record(release(601));
-    await other.flush();
+    const [stale, other] = await Promise.all([openAuditLog(db), openAuditLog(db)]);
+    await stale.record(release(600));
+    await other.record(release(601));
     const before = await countRecords(db);
-    stale.record(release(602));
-    await stale.flush();
+    await stale.record(release(602));
     expect(await countRecords(db)).toBe(before + 1);
     const [latest, previous] = await recentAuditRecords(db, 2);
     expect(latest!.entry).toEqual(release(602));
@@ -123,34 +123,32 @@ describe("FRA's audit log", () => {
     expect((await verifyAuditChain(db)).ok).toBe(true);
   });
 
-  it('the timer writes a few entries without anyone asking, in the order they were recorded', async () => {
+  it('when an entry is committed it is in the silo, and entries are chained in the order they were recorded', async () => {
     const before = await countRecords(db);
-    const log = await openAuditLog(db, { flushEveryMs: 10 });
+    const log = await openAuditLog(db);
     const entries = Array.from({ length: 5 }, (_, i) => release(1000 + i));
-    for (const entry of entries) log.record(entry);
-    await vi.waitFor(async () => expect(await countRecords(db)).toBe(before + 5), { timeout: 5_000 });
+    const committed = entries.map((entry) => log.record(entry));
+    await committed[0];
+    expect(await countRecords(db)).toBeGreaterThanOrEqual(before + 1);
+    await Promise.all(committed);
+    expect(await countRecords(db)).toBe(before + 5);
     expect((await recentAuditRecords(db, 5)).map((r) => r.entry).reverse()).toEqual(entries);
     await log.close();
   });
 
-  it('flushes asked for all at once run one after another, and two logs on one silo (replicas) extend one chain', async () => {
+  it('two logs on one silo (replicas) recording at once extend one chain', async () => {
     const before = await countRecords(db);
-    const [a, b] = await Promise.all([openAuditLog(db, { flushEveryMs: 60_000 }), openAuditLog(db, { flushEveryMs: 60_000 })]);
-    const flushes: Promise<void>[] = [];
-    for (let n = 0; n < 40; n++) {
-      (n % 2 ? a : b).record(release(2000 + n));
-      flushes.push((n % 2 ? a : b).flush());
-    }
-    await Promise.all(flushes);
+    const [a, b] = await Promise.all([openAuditLog(db), openAuditLog(db)]);
+    await Promise.all(Array.from({ length: 40 }, (_, n) => (n % 2 ? a : b).record(release(2000 + n))));
     await Promise.all([a.close(), b.close()]);
     expect(await countRecords(db)).toBe(before + 40);
     expect(await verifyAuditChain(db)).toMatchObject({ ok: true, records: before + 40 });
   });
 
   it('a page-sized record (past the 2 KB where PostgreSQL would compress it) is stored inline as written, and still verifies', async () => {
-    const log = await openAuditLog(db, { flushEveryMs: 60_000 });
+    const log = await openAuditLog(db);
     const page = { ...release(900), released: Array.from({ length: 40 }, (_, i) => `FRA:indicator--${String(i).padStart(36, '0')}`) };
-    log.record(page);
+    await log.record(page);
     await log.close();
     const [row] = await db.query<{ length: number; compression: string | null }>('SELECT length(body) AS length, pg_column_compression(body) AS compression FROM audit_record ORDER BY seq DESC LIMIT 1');
     expect(row!.length).toBeGreaterThan(2048);
@@ -165,38 +163,34 @@ describe("FRA's audit log", () => {
     expect((await verifyAuditChain(db)).ok).toBe(true);
   });
 
-  it('a failed flush loses nothing: the entries wait, then are written in order, and the message tells no secrets', async () => {
-    const outage = { down: true };
-    const flaky: SiloDb = { ...db, transaction: (work) => (outage.down ? Promise.reject(new Error('connection terminated')) : db.transaction(work)) };
+  it('a failed write refuses its entries with a message that tells no secrets, and the next write continues the chain', async () => {
+    const outage = { down: false };
+    const flaky = failingWrites(db, outage, 'connection terminated');
     const errors: Error[] = [];
-    const log = await openAuditLog(flaky, { flushEveryMs: 5, onError: (e) => errors.push(e) });
+    const log = await openAuditLog(flaky, { onError: (e) => errors.push(e) });
     const before = await countRecords(db);
-    const entries = [release(3000, 'secret-agent@bnd.de'), release(3001)];
-    for (const entry of entries) log.record(entry);
-
-    await vi.waitFor(() => expect(errors.length).toBeGreaterThan(0));
-    await expect(log.flush()).rejects.toThrow('could not write 2 audit entries (connection terminated): 2 stay queued for the next flush');
-    expect(errors.map((e) => e.message).join()).not.toContain('secret-agent');
+    outage.down = true;
+    const refused = await Promise.allSettled([release(3000, 'secret-agent@bnd.de'), release(3001)].map((entry) => log.record(entry)));
+    expect(refused.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(errors.map((e) => e.message)).toEqual(['could not write 1 audit entry (connection terminated): not recorded', 'could not write 1 audit entry (connection terminated): not recorded']);
     expect(await countRecords(db)).toBe(before);
 
     outage.down = false;
-    log.record(release(3002));
-    await log.close(); // the last flush writes what waited
-    expect((await recentAuditRecords(db, 3)).map((r) => r.entry).reverse()).toEqual([...entries, release(3002)]);
+    await log.record(release(3002));
+    await log.close();
+    expect((await recentAuditRecords(db, 1))[0]!.entry).toEqual(release(3002));
+    expect(await countRecords(db)).toBe(before + 1);
     expect((await verifyAuditChain(db)).ok).toBe(true);
   });
 
   it('by default a failure goes to the console, with counts only', async () => {
     const consoleError = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
-      const down: SiloDb = { ...db, transaction: () => Promise.reject(new Error('PGlite is closed')) };
-      const log = await openAuditLog(down, { flushEveryMs: 5 });
-      log.record(release(4000, 'secret-agent@bnd.de'));
-      await vi.waitFor(() => expect(consoleError).toHaveBeenCalled());
+      const log = await openAuditLog(failingWrites(db, { down: true }, 'PGlite is closed'));
+      await expect(log.record(release(4000, 'secret-agent@bnd.de'))).rejects.toThrow(/could not write 1 audit entry/);
       const printed = consoleError.mock.calls.map((call) => call.join(' ')).join('\n');
-      expect(printed).toMatch(/^audit: could not write 1 audit entry \(PGlite is closed\): 1 stay queued/);
-      expect(printed).not.toMatch(/secret-agent|FRA:indicator/);
-      await expect(log.close()).rejects.toThrow(/could not write 1 audit entry/);
+      expect(printed).toBe('audit: could not write 1 audit entry (PGlite is closed): not recorded');
+      await log.close();
     } finally {
       consoleError.mockRestore();
     }
@@ -266,11 +260,13 @@ describe('FRA replicas sharing one PostgreSQL server', () => {
     // One after the other: the silo's migrations are not made to run twice at once.
     const replicas = [await openSilo({ nation, databaseUrl }), await openSilo({ nation, databaseUrl })];
     const errors: Error[] = [];
-    const logs = await Promise.all(replicas.map((replica) => openAuditLog(replica, { flushEveryMs: 1, maxBatch: 7, onError: (e) => errors.push(e) })));
+    const logs = await Promise.all(replicas.map((replica) => openAuditLog(replica, { maxBatch: 7, onError: (e) => errors.push(e) })));
+    const committed: Promise<void>[] = [];
     for (let n = 0; n < 600; n++) {
-      logs[n % 2]!.record(release(n));
+      committed.push(logs[n % 2]!.record(release(n)));
       if (n % 25 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
     }
+    await Promise.all(committed);
     await Promise.all(logs.map((log) => log.close()));
     expect(errors).toEqual([]);
     expect(await verifyAuditChain(replicas[0]!)).toMatchObject({ ok: true, records: 600 });

@@ -29,8 +29,7 @@ const silos = new Map<number, Silo>();
 beforeAll(async () => {
   const keys = await gatewayKeys();
   for (const size of [10, 100]) {
-    // The audit log writes only when told to here: its statements are not the request's.
-    const subgraph = await startNationSubgraph({ nation: 'FRA', port: 0, gatewayPublicJwk: keys.publicJwk, ...(await signedDemoRules()), auditFlushEveryMs: 3_600_000 });
+    const subgraph = await startNationSubgraph({ nation: 'FRA', port: 0, gatewayPublicJwk: keys.publicJwk, ...(await signedDemoRules()) });
     const report = await importBundle(subgraph.db, scenarioBundle(size).bundle, { nation: 'FRA', defaultMarking: defaultMarkingFor('FRA') });
     expect(report.rejected).toEqual([]);
     silos.set(size, { subgraph, ask: await gatewayClient(subgraph.url, 'FRA', keys) });
@@ -41,13 +40,16 @@ afterAll(async () => {
   await Promise.all([...silos.values()].map((s) => s.subgraph.stop()));
 });
 
+const AUDIT_RECORD_STATEMENTS = 1;
+
 /** Runs the nested query over every object of the silo and counts the statements it cost. */
 async function statementsFor(size: number): Promise<{ statements: number; data: any }> {
   const { subgraph, ask } = silos.get(size)!;
   await subgraph.audit.flush();
   subgraph.db.statements.count = 0;
   const answer = await ask(NESTED, { first: size });
-  const statements = subgraph.db.statements.count;
+  // The answer left once its audit record was committed: one INSERT after the head the log knows.
+  const statements = subgraph.db.statements.count - AUDIT_RECORD_STATEMENTS;
   expect(answer.errors).toBeUndefined();
   return { statements, data: answer.data };
 }
