@@ -5,7 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
+import { SignJWT, importJWK, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GATEWAY_AUDIENCE, issuerOf } from '../../gateway/demo/coalition';
 import { DEFAULT_HTTP_LIMITS } from '../../gateway/http-adapter';
 import { startTestCoalition, type GraphQLAnswer, type TestCoalition } from '../helpers/coalition';
 
@@ -79,6 +81,35 @@ function postHead(body: string, token?: string): string {
     '',
   ].join('\r\n');
 }
+
+describe('tokens that once crashed or fooled the gateway', () => {
+  /** Signed by Germany's real identity provider key, with the claims (and `iat`) the test chooses. */
+  async function germanToken(claims: Record<string, unknown>, iat = Math.floor(Date.now() / 1000)): Promise<string> {
+    const jwk = world.coalition.keys.idpPrivateJwks.DEU!;
+    const key = (await importJWK(jwk, jwk.alg ?? 'ES256')) as CryptoKey;
+    return new SignJWT({ nation: 'DEU', clearance: 'SECRET', roles: ['analyst'], ...claims })
+      .setProtectedHeader({ alg: jwk.alg ?? 'ES256', kid: jwk.kid })
+      .setIssuer(issuerOf('DEU'))
+      .setAudience(GATEWAY_AUDIENCE)
+      .setSubject('analyst@deu')
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + 3600)
+      .sign(key);
+  }
+
+  it('a validly signed German token whose communities hold __proto__ and constructor is answered 200 with only its real communities, never 500', async () => {
+    const token = await germanToken({ communities: ['__proto__', 'constructor', 'toString', 'EU'] });
+    const answer = await world.ask(token, '{ me { nation communities } }');
+    expect(answer).toMatchObject({ status: 200, data: { me: { nation: 'DEU', communities: ['EU'] } } });
+  });
+
+  it('a validly signed German token issued ten years from now is answered 401, saying why', async () => {
+    const token = await germanToken({ communities: ['EU'] }, Math.floor(Date.now() / 1000) + 10 * 365 * 24 * 3600);
+    const answer = await world.ask(token, '{ me { nation } }');
+    expect(answer.status).toBe(401);
+    expect(answer.errors![0]).toMatchObject({ message: expect.stringContaining('"iat" claim timestamp check failed (it should be in the past)'), extensions: { code: 'UNAUTHENTICATED' } });
+  });
+});
 
 describe('slow clients cannot hold the gateway', () => {
   it('a German analyst dribbles a body a byte a second: answered 408 within the bound, while a French analyst is served meanwhile', async () => {
@@ -166,9 +197,13 @@ describe('a nation killed under a steady load', () => {
     const worker = async () => {
       while (loading) answers.push(await world.ask(analyst, PAGE, { first: 20 }));
     };
+    // A release France answered well before the kill (its log is written every 200 ms) must survive it.
+    const witness = await world.token({ nation: 'DEU', clearance: 'SECRET', roles: ['analyst'], communities: ['NATO', 'EU'], subject: 'witness-before-kill@deu' });
+    expect(nationsOf(await world.ask(witness, `{ indicators(first: 3, filter: { nations: ["FRA"] }) { edges { node { id nation } } } }`))).toEqual(new Set(['FRA']));
     const load = Promise.all([worker(), worker(), worker()]);
     try {
       await until(() => answers.length >= 6, 30_000);
+      await sleep(1000);
       const fra = world.coalition.nations.find((n) => n.nation === 'FRA')!;
       fra.child.kill('SIGKILL');
       const killedAt = answers.length;
@@ -196,6 +231,10 @@ describe('a nation killed under a steady load', () => {
     expect(answers.some((a) => unavailableNations(a).includes('FRA'))).toBe(true);
     const health = await fetch(world.coalition.gateway.url.replace('/graphql', '/health'));
     expect(health.status).toBe(200);
+    const officer = await world.token({ nation: 'FRA', clearance: 'SECRET', roles: ['policy-officer'], communities: ['NATO', 'EU'] });
+    const audit = await fetch(world.coalition.gateway.url.replace('/graphql', '/policy/audit?limit=200'), { headers: { authorization: `Bearer ${officer}` } });
+    const { records } = (await audit.json()) as { records: Array<{ entry: { principal: { subject: string } } }> };
+    expect(records.some((r) => r.entry.principal.subject === 'witness-before-kill@deu')).toBe(true);
   }, 120_000);
 });
 
