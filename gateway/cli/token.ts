@@ -11,7 +11,7 @@ import { DEMO_NATIONS } from '../demo/coalition';
 import { ensureDemoKeys } from '../demo/keys';
 import { mintToken } from '../demo/tokens';
 
-const usage = 'usage: npm run -s token -- --nation DEU --clearance SECRET [--roles analyst,policy-officer] [--communities NATO,EU] [--subject name] [--expires 8h]';
+const usage = 'usage: npm run -s token -- --nation DEU --clearance SECRET [--roles analyst,policy-officer] [--communities NATO,EU] [--subject name] [--expires 8h, at most 12h]';
 
 try {
   const { values } = parseArgs({

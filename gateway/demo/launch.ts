@@ -255,6 +255,9 @@ function runToEnd(args: string[]): Promise<string> {
   });
 }
 
+/** A subgraph's start (tsx, PGlite, recovery after a kill) took over 60 s on a loaded 2-core machine. */
+const SUBGRAPH_START_MS = 120_000;
+
 /** Starts a subgraph process and resolves with the URL it prints once it listens. */
 function spawnSubgraph(name: string, args: string[], children: ChildProcess[], log: (line: string) => void, cpuProfileDir?: string): Promise<{ url: string; child: ChildProcess }> {
   // One folder a subgraph: V8 writes a profile per thread (tsx's loader runs on a thread of its own).
@@ -265,7 +268,7 @@ function spawnSubgraph(name: string, args: string[], children: ChildProcess[], l
   children.push(child);
   return new Promise((resolvePromise, reject) => {
     let output = '';
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s:\n${output}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${SUBGRAPH_START_MS / 1000} s:\n${output}`)), SUBGRAPH_START_MS);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const url = output.match(/https?:\/\/[\w.:[\]-]+\/graphql/)?.[0];
