@@ -139,6 +139,11 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
 type BodyRefusal = 'too-large' | 'too-slow' | 'abandoned';
 
 function readBody(req: IncomingMessage, limits: HttpLimits): Promise<{ body: string } | { refused: BodyRefusal }> {
+  // A declared length over the limit is refused before a byte of it is read.
+  if (Number(req.headers['content-length'] ?? 0) > limits.maxBodyBytes) {
+    req.resume();
+    return Promise.resolve({ refused: 'too-large' });
+  }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
