@@ -3,17 +3,19 @@
  * silos (seeded from generated STIX bundles on first start), the reference subgraph, the gateway.
  */
 import { resolve } from 'node:path';
-import { launchCoalition } from '../demo/launch';
+import { CURSOR_KEY_VARIABLE, launchCoalition, parseCursorKey } from '../demo/launch';
 import { DEFAULT_GATEWAY_PORT, DEMO_NATIONS } from '../demo/coalition';
 
 const dataDir = resolve(process.env.SOVGRAPH_DATA ?? '.data');
 const gatewayPort = Number(process.env.PORT ?? DEFAULT_GATEWAY_PORT);
 const seedSize = Number(process.env.SOVGRAPH_SEED_SIZE ?? 300);
 const started = Date.now();
+// Set, the cursors clients hold survive a restart of the gateway (and replicas share them).
+const cursorKey = readCursorKey();
 
 // PORT=0: free ports for everything (the gateway's and every subgraph's), as the tests use.
 const anyPorts = gatewayPort === 0 ? { referencePort: 0, firstNationPort: 0 } : {};
-const coalition = await launchCoalition({ dataDir, gatewayPort, ...anyPorts, seedSize, log: (line) => console.log(`  ${line}`) }).catch((error: Error) => {
+const coalition = await launchCoalition({ dataDir, gatewayPort, ...anyPorts, seedSize, cursorKey, log: (line) => console.log(`  ${line}`) }).catch((error: Error) => {
   console.error(`sovgraph could not start: ${error.message}`);
   process.exit(1);
 });
@@ -53,4 +55,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     console.log('\nstopping the coalition…');
     coalition.stop().then(() => process.exit(0), () => process.exit(1));
   });
+}
+
+function readCursorKey(): Buffer | undefined {
+  const hex = process.env[CURSOR_KEY_VARIABLE];
+  if (hex === undefined || hex === '') return undefined;
+  try {
+    return parseCursorKey(hex);
+  } catch (error) {
+    console.error(`sovgraph could not start: ${(error as Error).message}`);
+    process.exit(1);
+  }
 }

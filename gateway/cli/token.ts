@@ -4,12 +4,14 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { decodeJwt } from 'jose';
 import { parseClassification } from '../../policies';
+import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from '../auth/trust-store';
 import { DEMO_NATIONS } from '../demo/coalition';
 import { ensureDemoKeys } from '../demo/keys';
 import { mintToken } from '../demo/tokens';
 
-const usage = 'usage: npm run -s token -- --nation DEU --clearance SECRET [--roles analyst,policy-officer] [--communities NATO,EU] [--subject name] [--expires 8h]';
+const usage = 'usage: npm run -s token -- --nation DEU --clearance SECRET [--roles analyst,policy-officer] [--communities NATO,EU] [--subject name] [--expires 8h, at most 12h]';
 
 try {
   const { values } = parseArgs({
@@ -34,6 +36,7 @@ try {
     subject: values.subject,
     expiresIn: values.expires,
   });
+  refuseBeyondGatewayLifetime(token, values.expires);
   process.stdout.write(`${token}\n`);
 } catch (error) {
   process.stderr.write(`${(error as Error).message}\n`);
@@ -42,4 +45,12 @@ try {
 
 function list(value: string | undefined): string[] {
   return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** The demo gateway refuses a token that lives longer than its maximum: say so now, not at the first query. */
+function refuseBeyondGatewayLifetime(token: string, expires: string | undefined): void {
+  const { iat, exp } = decodeJwt(token);
+  if (exp! - iat! > DEFAULT_MAX_TOKEN_LIFETIME_SECONDS) {
+    throw new Error(`--expires ${expires}: the gateway accepts tokens valid for at most ${DEFAULT_MAX_TOKEN_LIFETIME_SECONDS / 3600} h\n${usage}`);
+  }
 }

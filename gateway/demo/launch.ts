@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_RULES_DIR } from '../../policies';
-import { startGateway, type RunningGateway } from '../server';
+import { startGateway, type GatewayConfig, type RunningGateway } from '../server';
 import type { OperationLimits } from '../limits';
 import { DEFAULT_FIRST_NATION_PORT, DEFAULT_GATEWAY_PORT, DEFAULT_REFERENCE_PORT, DEMO_NATIONS } from './coalition';
 import { COALITION_POLICY_HOLDER, demoPolicyKeys, ensureDemoKeys, type DemoKeys, type DemoPolicyKeys } from './keys';
@@ -47,23 +47,50 @@ export interface LaunchOptions {
   enforcement?: boolean;
   /** Each subgraph process writes V8 CPU profiles into `<dir>/<name>/` when it stops (`npm run bench:profile`). */
   cpuProfileDir?: string;
+  /** 32 bytes sealing the gateway's cursors: with it, a cursor handed out before a gateway restart still works. */
+  cursorKey?: Buffer;
   log?: (line: string) => void;
 }
 
 export interface RunningNation {
   nation: string;
   url: string;
+  /** The nation's process now (a restart replaces it). */
   child: ChildProcess;
 }
 
 export interface RunningCoalition {
-  gateway: RunningGateway;
+  /** The gateway now (a restart replaces it, on the same address). */
+  readonly gateway: RunningGateway;
   nations: RunningNation[];
   reference: { url: string; child: ChildProcess };
   keys: DemoKeys & DemoPolicyKeys;
   /** Stops one nation's subgraph (to show what the coalition does without it). */
   stopNation(nation: string): Promise<void>;
+  /**
+   * Stops a nation's subgraph (or finds it already dead, killed) and starts it again over the same
+   * silo on the same port, so the gateway's configured address stays valid.
+   */
+  restartNation(nation: string): Promise<void>;
+  /**
+   * Stops the gateway and starts it again with the same configuration on the same port; `changes`
+   * (kept for later restarts) model a deployment that changed, e.g. `{ cursorKey: undefined }` for
+   * one that lost or never set its cursor key.
+   */
+  restartGateway(changes?: Pick<Partial<GatewayConfig>, 'cursorKey'>): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Where `npm start` reads the cursor key: 64 hex characters (32 bytes). */
+export const CURSOR_KEY_VARIABLE = 'SOVGRAPH_CURSOR_KEY';
+
+/** A cursor key written as 64 hex characters, or a clear error naming where it came from. */
+export function parseCursorKey(hex: string, source = CURSOR_KEY_VARIABLE): Buffer {
+  const text = hex.trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(text)) {
+    throw new Error(`${source}: the cursor key must be 64 hexadecimal characters (32 bytes), got ${text.length} characters${/[^0-9a-fA-F]/.test(text) ? ' with some not hexadecimal' : ''}; make one with: openssl rand -hex 32`);
+  }
+  return Buffer.from(text, 'hex');
 }
 
 export async function launchCoalition(options: LaunchOptions): Promise<RunningCoalition> {
@@ -77,14 +104,14 @@ export async function launchCoalition(options: LaunchOptions): Promise<RunningCo
     const signed = await signStartupRules(dataDir, nations, options);
     const portOf = (i: number) => (options.firstNationPort === 0 ? 0 : (options.firstNationPort ?? DEFAULT_FIRST_NATION_PORT) + i);
     const referencePort = options.referencePort ?? DEFAULT_REFERENCE_PORT;
+    const spawnNation = (nation: string, port: number) =>
+      spawnSubgraph(nation, ['subgraphs/cli/nation.ts', '--nation', nation, '--port', String(port), '--data', siloDir(dataDir, nation), '--gateway-key', keys.gatewayPublicKeyFile, ...policyArgs(options, signed, nation)], children, log, options.cpuProfileDir);
     const [reference, ...running] = await Promise.all([
       spawnSubgraph('reference', ['subgraphs/cli/reference.ts', '--port', String(referencePort), '--gateway-key', keys.gatewayPublicKeyFile], children, log, options.cpuProfileDir),
-      ...nations.map((nation, i) =>
-        spawnSubgraph(nation, ['subgraphs/cli/nation.ts', '--nation', nation, '--port', String(portOf(i)), '--data', siloDir(dataDir, nation), '--gateway-key', keys.gatewayPublicKeyFile, ...policyArgs(options, signed, nation)], children, log, options.cpuProfileDir),
-      ),
+      ...nations.map((nation, i) => spawnNation(nation, portOf(i))),
     ]);
-    const runningNations = running.map((r, i) => ({ nation: nations[i]!, ...r }));
-    const gateway = await startGateway({
+    const runningNations: RunningNation[] = running.map((r, i) => ({ nation: nations[i]!, ...r }));
+    let gatewayConfig: GatewayConfig = {
       port: options.gatewayPort ?? DEFAULT_GATEWAY_PORT,
       nations: await Promise.all(runningNations.map(async ({ nation, url }) => ({ nation, url: options.routeToNation ? await options.routeToNation(nation, url) : url }))),
       subgraphs: [{ name: 'reference', url: reference!.url }],
@@ -96,15 +123,30 @@ export async function launchCoalition(options: LaunchOptions): Promise<RunningCo
       policyPollMs: options.policyPollMs,
       limits: options.limits,
       ...(options.enforcement === false && { enforcement: false }),
-    });
+      cursorKey: options.cursorKey,
+    };
+    let gateway = await startGateway(gatewayConfig);
     return {
-      gateway,
+      get gateway() {
+        return gateway;
+      },
       nations: runningNations,
       reference: reference!,
       keys: { ...keys, policyKeysDir: signed.policyKeysDir, policyKeys: signed.policyKeys, policyTrust: signed.policyTrust, policyTrustFile: signed.policyTrustFile },
       async stopNation(nation) {
         const running = runningNations.find((n) => n.nation === nation);
         if (running) await stopChild(running.child);
+      },
+      async restartNation(nation) {
+        const running = runningNations.find((n) => n.nation === nation);
+        if (!running) throw new Error(`restartNation: ${nation} is not in this coalition (${nations.join(', ')})`);
+        await stopChild(running.child);
+        running.child = (await spawnNation(nation, portIn(running.url))).child;
+      },
+      async restartGateway(changes = {}) {
+        await gateway.stop();
+        gatewayConfig = { ...gatewayConfig, ...changes, port: portIn(gateway.url) };
+        gateway = await startGateway(gatewayConfig);
       },
       async stop() {
         await gateway.stop();
@@ -115,6 +157,10 @@ export async function launchCoalition(options: LaunchOptions): Promise<RunningCo
     await Promise.all(children.map(stopChild));
     throw error;
   }
+}
+
+function portIn(url: string): number {
+  return Number(new URL(url).port);
 }
 
 function policyArgs(options: LaunchOptions, signed: StartupRules, nation: string): string[] {
@@ -213,6 +259,9 @@ function runToEnd(args: string[]): Promise<string> {
   });
 }
 
+/** A subgraph's start (tsx, PGlite, recovery after a kill) took over 60 s on a loaded 2-core machine. */
+const SUBGRAPH_START_MS = 120_000;
+
 /** Starts a subgraph process and resolves with the URL it prints once it listens. */
 function spawnSubgraph(name: string, args: string[], children: ChildProcess[], log: (line: string) => void, cpuProfileDir?: string): Promise<{ url: string; child: ChildProcess }> {
   // One folder a subgraph: V8 writes a profile per thread (tsx's loader runs on a thread of its own).
@@ -223,7 +272,7 @@ function spawnSubgraph(name: string, args: string[], children: ChildProcess[], l
   children.push(child);
   return new Promise((resolvePromise, reject) => {
     let output = '';
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s:\n${output}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${SUBGRAPH_START_MS / 1000} s:\n${output}`)), SUBGRAPH_START_MS);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const url = output.match(/https?:\/\/[\w.:[\]-]+\/graphql/)?.[0];

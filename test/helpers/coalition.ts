@@ -9,6 +9,7 @@ import { launchCoalition, type RunningCoalition } from '../../gateway/demo/launc
 import { mintToken, type TokenRequest } from '../../gateway/demo/tokens';
 
 export interface TestCoalition {
+  /** Also restarts a nation or the gateway on the same address (`restartNation`, `restartGateway`). */
   coalition: RunningCoalition;
   dataDir: string;
   token(request: TokenRequest): Promise<string>;
@@ -34,6 +35,8 @@ export interface TestCoalitionOptions {
   policyPollMs?: number;
   /** Puts a proxy between the gateway and a nation (see LaunchOptions.routeToNation). */
   routeToNation?: (nation: string, url: string) => Promise<string>;
+  /** 32 bytes sealing the gateway's cursors (see LaunchOptions.cursorKey); without it, a gateway restart voids them. */
+  cursorKey?: Buffer;
   /** Runs on the fresh data directory before launch, e.g. to seed silos the launcher then leaves alone. */
   prepare?: (dataDir: string) => Promise<void>;
 }
@@ -62,6 +65,7 @@ async function launchTestCoalition(dataDir: string, options: TestCoalitionOption
     nationRulesDirs: options.nationRulesDirs,
     policyPollMs: options.policyPollMs,
     routeToNation: options.routeToNation,
+    cursorKey: options.cursorKey,
   });
   return {
     coalition,
