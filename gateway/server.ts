@@ -16,7 +16,8 @@ import { createCursorSeal, EnforcingGateway, policySchemaFromContract } from './
 import { createTokenVerifier, TokenRejected, type TrustStoreConfig } from './auth/trust-store';
 import { NationsDataSource, type FanoutContext, type NationEndpoint } from './fanout/nations-source';
 import { AssertedSubgraphSource } from './fanout/subgraph-source';
-import { SubgraphClient, SubgraphUnavailable } from './fanout/subgraph-client';
+import { SubgraphClient, SubgraphUnavailable, type ClientCircuit } from './fanout/subgraph-client';
+import type { CircuitSettings } from './fanout/circuit';
 import { composeSupergraph, type SubgraphSdl } from './supergraph/compose';
 import { NATIONS_SUBGRAPH, NATION_LINKS_SUBGRAPH } from './supergraph/nation-views';
 import { createHttpServer, sendJson } from './http-adapter';
@@ -46,6 +47,8 @@ export interface GatewayConfig {
   enforcement?: boolean;
   /** 32 bytes sealing the cursors clients see; replicas must share it (default: random per start). */
   cursorKey?: Buffer;
+  /** Each nation's and subgraph's circuit breaker (defaults: DEFAULT_CIRCUIT_SETTINGS in fanout/circuit.ts). */
+  circuit?: Partial<CircuitSettings>;
 }
 
 export interface RunningGateway {
@@ -84,8 +87,10 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   const others = await Promise.all(config.subgraphs.map((s) => readSdl(s.name, s.url, sign, timeoutMs)));
   const supergraphSdl = composeSupergraph(contract, others);
 
-  const nationsSource = new NationsDataSource({ nations, contractSdl: contract, sign, timeoutMs });
-  const otherSources = new Map(config.subgraphs.map((s) => [s.name, new AssertedSubgraphSource(s.name, s.url, sign, timeoutMs)]));
+  // An open circuit is probed as the schema reader: its `{ __typename }` sees no data and releases nothing.
+  const circuitFor = (audience: string): ClientCircuit => ({ settings: config.circuit, probeHeaders: async () => ({ [ASSERTION_HEADER]: await sign(SCHEMA_READER, audience) }) });
+  const nationsSource = new NationsDataSource({ nations, contractSdl: contract, sign, timeoutMs, circuitFor: (nation) => circuitFor(`sovgraph:${nation}`) });
+  const otherSources = new Map(config.subgraphs.map((s) => [s.name, new AssertedSubgraphSource(s.name, s.url, sign, timeoutMs, circuitFor(`sovgraph:${s.name}`))]));
   const policySchema = policySchemaFromContract(contract);
   const policy = await createGatewayPolicy({ trust: config.policyTrust, signedRules: config.signedRules, nations, schema: policySchema, pollMs: config.policyPollMs });
   await policy.pollOnce();
@@ -136,7 +141,8 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       '/health': (_req, res) => {
         const alerts = policy.store.alerts();
         const rules = Object.fromEntries(policy.store.allInForce().map((f) => [f.nation, f.version]));
-        sendJson(res, 200, { status: alerts.length ? 'alert' : 'ok', nations: nations.map((n) => n.nation), refusedNations, rules, alerts });
+        const circuits = { ...nationsSource.circuits(), ...Object.fromEntries([...otherSources].map(([name, source]) => [name, source.circuitState])) };
+        sendJson(res, 200, { status: alerts.length ? 'alert' : 'ok', nations: nations.map((n) => n.nation), refusedNations, rules, alerts, circuits });
       },
       ...policyRoutes({
         policy,

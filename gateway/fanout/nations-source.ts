@@ -14,7 +14,8 @@ import { mergeConnectionPages, takenPerNation, type NationPage } from './connect
 import { NATION_FIRST_VARIABLE, fetchShapeOf, type ByIdPart, type ConnectionPart, type EntitiesFetch, type PrincipalPart, type RootPart } from './fetch-shape';
 import { ownerOf } from '../global-id';
 import { AnswerRejected, createAnswerCheck, type AnswerCheck } from './answer-check';
-import { SubgraphClient, SubgraphUnavailable, type GraphQLErrorBody, type GraphQLResponseBody } from './subgraph-client';
+import { SubgraphClient, SubgraphUnavailable, type ClientCircuit, type GraphQLErrorBody, type GraphQLResponseBody } from './subgraph-client';
+import type { CircuitSnapshot } from './circuit';
 
 export interface NationEndpoint {
   nation: string;
@@ -28,6 +29,8 @@ export interface NationsSourceOptions {
   sign: AssertionSigner;
   /** Per-nation deadline: a nation slower than this costs its own data only. */
   timeoutMs: number;
+  /** A circuit around each nation (see circuit.ts); without it every nation is always asked. */
+  circuitFor?: (nation: string) => ClientCircuit;
 }
 
 /** What the gateway's request context must carry for its data sources. */
@@ -60,7 +63,7 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
   private readonly checkAnswer: AnswerCheck;
 
   constructor(private readonly options: NationsSourceOptions) {
-    this.clients = new Map(options.nations.map((n) => [n.nation, new SubgraphClient(n.url, options.timeoutMs)]));
+    this.clients = new Map(options.nations.map((n) => [n.nation, new SubgraphClient(n.url, options.timeoutMs, options.circuitFor?.(n.nation))]));
     this.checkAnswer = createAnswerCheck(options.contractSdl);
   }
 
@@ -84,6 +87,11 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
     // A root fetch's paths are the client's as they are (Apollo only prefixes the fetch's own path, empty here).
     if (sink && response.errors && !('pathInIncomingRequest' in options && options.pathInIncomingRequest?.length)) return keepWithheldIn(response, sink) as GatewayGraphQLResponse;
     return response as GatewayGraphQLResponse;
+  }
+
+  /** Each nation's circuit, for /health. */
+  circuits(): Record<string, CircuitSnapshot | undefined> {
+    return Object.fromEntries([...this.clients].map(([nation, client]) => [nation, client.circuitState]));
   }
 
   async close(): Promise<void> {
