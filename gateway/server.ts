@@ -18,6 +18,7 @@ import { NationsDataSource, type FanoutContext, type NationEndpoint } from './fa
 import { AssertedSubgraphSource } from './fanout/subgraph-source';
 import { SubgraphClient, SubgraphUnavailable, type ClientCircuit } from './fanout/subgraph-client';
 import type { CircuitSettings } from './fanout/circuit';
+import { admitRequest, FairShare, type FairShareSettings } from './admission';
 import { composeSupergraph, type SubgraphSdl } from './supergraph/compose';
 import { NATIONS_SUBGRAPH, NATION_LINKS_SUBGRAPH } from './supergraph/nation-views';
 import { createHttpServer, sendJson } from './http-adapter';
@@ -49,6 +50,8 @@ export interface GatewayConfig {
   cursorKey?: Buffer;
   /** Each nation's and subgraph's circuit breaker (defaults: DEFAULT_CIRCUIT_SETTINGS in fanout/circuit.ts). */
   circuit?: Partial<CircuitSettings>;
+  /** Requests run at once per caller, per caller nation and in all (defaults: DEFAULT_FAIR_SHARE in admission/). */
+  fairShare?: Partial<FairShareSettings>;
 }
 
 export interface RunningGateway {
@@ -82,6 +85,7 @@ export function withoutApolloTelemetry(): void {
 
 export async function startGateway(config: GatewayConfig): Promise<RunningGateway> {
   const timeoutMs = config.nationTimeoutMs ?? 3000;
+  const fairShare = new FairShare(config.fairShare);
   const sign = await createAssertionSigner({ privateJwk: config.assertionPrivateJwk });
   const { contract, nations, refusedNations } = await readNationContract(config, sign);
   const others = await Promise.all(config.subgraphs.map((s) => readSdl(s.name, s.url, sign, timeoutMs)));
@@ -127,14 +131,17 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     {
       server,
       async context(req, res) {
+        let principal: Principal;
         try {
-          return { principal: await verifyToken(bearerToken(req)) };
+          principal = await verifyToken(bearerToken(req));
         } catch (error) {
           if (!(error instanceof TokenRejected)) throw error;
           res.setHeader('www-authenticate', 'Bearer');
           sendJson(res, 401, { errors: [{ message: error.message, extensions: { code: 'UNAUTHENTICATED' } }] });
           return undefined;
         }
+        // Verified first, so the bounds count callers the trust store vouches for.
+        return (await admitRequest(fairShare, principal, res)) ? { principal } : undefined;
       },
     },
     {
