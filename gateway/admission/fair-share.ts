@@ -6,7 +6,11 @@
  */
 
 export interface FairShareSettings {
-  /** Requests one caller (a nation's subject) runs at once: a browser opens at most 6 connections per host, an app a few panels more. */
+  /**
+   * Requests one caller (a nation's subject) runs at once. An analyst's app runs a handful at once
+   * (with the queue, a burst of 8 passes without a 429); on a saturated gateway another caller's
+   * latency grows with the flooder's running requests, so this is kept to a handful (see test/bench/faults.ts).
+   */
   perCaller: number;
   /** Requests all of one nation's callers run at once: a quarter of the gateway, so one nation's callers never take it all. */
   perNation: number;
@@ -23,7 +27,7 @@ export interface FairShareSettings {
 }
 
 export const DEFAULT_FAIR_SHARE: Readonly<FairShareSettings> = {
-  perCaller: 8,
+  perCaller: 4,
   perNation: 64,
   total: 256,
   queuePerCaller: 4,

@@ -9,6 +9,8 @@
  * opossum was considered: its half-open state tests with real traffic and its reset is a timer of
  * its own, so an async probe that closes the circuit does not fit it cleanly.
  */
+import { setMaxListeners } from 'node:events';
+
 export interface CircuitSettings {
   /** Consecutive failures that open the circuit. */
   failuresToOpen: number;
@@ -54,7 +56,7 @@ export class Circuit {
   private consecutiveFailures = 0;
   private open: OpenState | undefined;
   private cancelProbe: (() => void) | undefined;
-  private opened = new AbortController();
+  private opened = listenedByEveryRequest();
   private disposed = false;
 
   constructor(settings: Partial<CircuitSettings>, private readonly probe: CircuitProbe, private readonly clock: CircuitClock = systemClock) {
@@ -110,7 +112,7 @@ export class Circuit {
   private close(): void {
     this.open = undefined;
     this.consecutiveFailures = 0;
-    this.opened = new AbortController();
+    this.opened = listenedByEveryRequest();
     this.cancelProbe?.();
     this.cancelProbe = undefined;
   }
@@ -134,6 +136,13 @@ export class Circuit {
     if (answered) this.close();
     else this.scheduleProbe();
   }
+}
+
+/** Every request in flight listens to it (their number is bounded by the connection pool and fair share, not by 10). */
+function listenedByEveryRequest(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 export function validCircuitSettings(settings: Partial<CircuitSettings>): CircuitSettings {
