@@ -16,7 +16,9 @@ import { createCursorSeal, EnforcingGateway, policySchemaFromContract } from './
 import { createTokenVerifier, TokenRejected, type TrustStoreConfig } from './auth/trust-store';
 import { NationsDataSource, type FanoutContext, type NationEndpoint } from './fanout/nations-source';
 import { AssertedSubgraphSource } from './fanout/subgraph-source';
-import { SubgraphClient, SubgraphUnavailable } from './fanout/subgraph-client';
+import { SubgraphClient, SubgraphUnavailable, type ClientCircuit } from './fanout/subgraph-client';
+import type { CircuitSettings } from './fanout/circuit';
+import { admitRequest, FairShare, type FairShareSettings } from './admission';
 import { composeSupergraph, type SubgraphSdl } from './supergraph/compose';
 import { NATIONS_SUBGRAPH, NATION_LINKS_SUBGRAPH } from './supergraph/nation-views';
 import { createHttpServer, sendJson } from './http-adapter';
@@ -49,6 +51,10 @@ export interface GatewayConfig {
   cursorKey?: Buffer;
   /** What one request may ask before any nation is asked (see gateway/limits/settings.ts for the defaults). */
   limits?: Partial<OperationLimits>;
+  /** Each nation's and subgraph's circuit breaker (defaults: DEFAULT_CIRCUIT_SETTINGS in fanout/circuit.ts). */
+  circuit?: Partial<CircuitSettings>;
+  /** Requests run at once per caller, per caller nation and in all (defaults: DEFAULT_FAIR_SHARE in admission/). */
+  fairShare?: Partial<FairShareSettings>;
 }
 
 export interface RunningGateway {
@@ -82,14 +88,17 @@ export function withoutApolloTelemetry(): void {
 
 export async function startGateway(config: GatewayConfig): Promise<RunningGateway> {
   const timeoutMs = config.nationTimeoutMs ?? 3000;
+  const fairShare = new FairShare(config.fairShare);
   const sign = await createAssertionSigner({ privateJwk: config.assertionPrivateJwk });
   const { contract, nations, refusedNations } = await readNationContract(config, sign);
   const others = await Promise.all(config.subgraphs.map((s) => readSdl(s.name, s.url, sign, timeoutMs)));
   const supergraphSdl = composeSupergraph(contract, others);
 
   const limits = resolveLimits(config.limits);
-  const nationsSource = new NationsDataSource({ nations, contractSdl: contract, sign, timeoutMs, maxNationRequests: limits.maxNationRequests });
-  const otherSources = new Map(config.subgraphs.map((s) => [s.name, new AssertedSubgraphSource(s.name, s.url, sign, timeoutMs)]));
+  // An open circuit is probed as the schema reader: its `{ __typename }` sees no data and releases nothing.
+  const circuitFor = (audience: string): ClientCircuit => ({ settings: config.circuit, probeHeaders: async () => ({ [ASSERTION_HEADER]: await sign(SCHEMA_READER, audience) }) });
+  const nationsSource = new NationsDataSource({ nations, contractSdl: contract, sign, timeoutMs, maxNationRequests: limits.maxNationRequests, circuitFor: (nation) => circuitFor(`sovgraph:${nation}`) });
+  const otherSources = new Map(config.subgraphs.map((s) => [s.name, new AssertedSubgraphSource(s.name, s.url, sign, timeoutMs, circuitFor(`sovgraph:${s.name}`))]));
   const policySchema = policySchemaFromContract(contract);
   const policy = await createGatewayPolicy({ trust: config.policyTrust, signedRules: config.signedRules, nations, schema: policySchema, pollMs: config.policyPollMs });
   await policy.pollOnce();
@@ -128,21 +137,25 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     {
       server,
       async context(req, res) {
+        let principal: Principal;
         try {
-          return { principal: await verifyToken(bearerToken(req)) };
+          principal = await verifyToken(bearerToken(req));
         } catch (error) {
           if (!(error instanceof TokenRejected)) throw error;
           res.setHeader('www-authenticate', 'Bearer');
           sendJson(res, 401, { errors: [{ message: error.message, extensions: { code: 'UNAUTHENTICATED' } }] });
           return undefined;
         }
+        // Verified first, so the bounds count callers the trust store vouches for.
+        return (await admitRequest(fairShare, principal, res)) ? { principal } : undefined;
       },
     },
     {
       '/health': (_req, res) => {
         const alerts = policy.store.alerts();
         const rules = Object.fromEntries(policy.store.allInForce().map((f) => [f.nation, f.version]));
-        sendJson(res, 200, { status: alerts.length ? 'alert' : 'ok', nations: nations.map((n) => n.nation), refusedNations, rules, alerts });
+        const circuits = { ...nationsSource.circuits(), ...Object.fromEntries([...otherSources].map(([name, source]) => [name, source.circuitState])) };
+        sendJson(res, 200, { status: alerts.length ? 'alert' : 'ok', nations: nations.map((n) => n.nation), refusedNations, rules, alerts, circuits });
       },
       ...policyRoutes({
         policy,

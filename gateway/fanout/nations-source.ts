@@ -15,7 +15,8 @@ import { NATION_FIRST_VARIABLE, fetchShapeOf, type ByIdPart, type ConnectionPart
 import { ownerOf } from '../global-id';
 import { AnswerRejected, createAnswerCheck, type AnswerCheck } from './answer-check';
 import { LIMIT_CODES } from '../limits';
-import { SubgraphClient, SubgraphUnavailable, type GraphQLErrorBody, type GraphQLResponseBody } from './subgraph-client';
+import { SubgraphClient, SubgraphUnavailable, type ClientCircuit, type GraphQLErrorBody, type GraphQLResponseBody } from './subgraph-client';
+import type { CircuitSnapshot } from './circuit';
 
 export interface NationEndpoint {
   nation: string;
@@ -31,6 +32,8 @@ export interface NationsSourceOptions {
   timeoutMs: number;
   /** Requests to the nations one client request may cause: past it, a fetch answers an error instead of asking. */
   maxNationRequests: number;
+  /** A circuit around each nation (see circuit.ts); without it every nation is always asked. */
+  circuitFor?: (nation: string) => ClientCircuit;
 }
 
 /** What the gateway's request context must carry for its data sources. */
@@ -68,7 +71,7 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
   private readonly requestsLeft = new WeakMap<object, { left: number }>();
 
   constructor(private readonly options: NationsSourceOptions) {
-    this.clients = new Map(options.nations.map((n) => [n.nation, new SubgraphClient(n.url, options.timeoutMs)]));
+    this.clients = new Map(options.nations.map((n) => [n.nation, new SubgraphClient(n.url, options.timeoutMs, options.circuitFor?.(n.nation))]));
     this.checkAnswer = createAnswerCheck(options.contractSdl);
   }
 
@@ -98,6 +101,11 @@ export class NationsDataSource implements GraphQLDataSource<FanoutContext> {
     let budget = this.requestsLeft.get(context);
     if (!budget) this.requestsLeft.set(context, (budget = { left: this.options.maxNationRequests }));
     return budget;
+  }
+
+  /** Each nation's circuit, for /health. */
+  circuits(): Record<string, CircuitSnapshot | undefined> {
+    return Object.fromEntries([...this.clients].map(([nation, client]) => [nation, client.circuitState]));
   }
 
   async close(): Promise<void> {

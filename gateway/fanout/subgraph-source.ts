@@ -6,7 +6,8 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { ASSERTION_HEADER, type AssertionSigner } from '../../policies';
 import { INCOMING_OPERATION, type FanoutContext } from './nations-source';
-import { SubgraphClient, SubgraphUnavailable } from './subgraph-client';
+import { SubgraphClient, SubgraphUnavailable, type ClientCircuit } from './subgraph-client';
+import type { CircuitSnapshot } from './circuit';
 
 export class AssertedSubgraphSource implements GraphQLDataSource<FanoutContext> {
   private readonly client: SubgraphClient;
@@ -16,8 +17,13 @@ export class AssertedSubgraphSource implements GraphQLDataSource<FanoutContext> 
     url: string,
     private readonly sign: AssertionSigner,
     timeoutMs: number,
+    circuit?: ClientCircuit,
   ) {
-    this.client = new SubgraphClient(url, timeoutMs);
+    this.client = new SubgraphClient(url, timeoutMs, circuit);
+  }
+
+  get circuitState(): CircuitSnapshot | undefined {
+    return this.client.circuitState;
   }
 
   async process(options: GraphQLDataSourceProcessOptions<FanoutContext>): Promise<GatewayGraphQLResponse> {
