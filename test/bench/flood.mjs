@@ -1,23 +1,22 @@
-// A flooder in a process of its own, run under `nice` by faults.ts: a real flood comes from another
-// machine, so its own client work must not take the gateway's CPU on a shared 2-core benchmark box.
-// Arguments: url, authorization header, body, concurrency, duration ms. Prints {requests, refused}.
+// Another caller's traffic, in a process of its own that faults.ts runs under `nice`: a real flood or
+// attack comes from another machine, so its own client work must not take the gateway's CPU on a
+// shared 2-core benchmark box. Argument: JSON { url, authorization, bodies, concurrency, durationMs };
+// each client sends the bodies in turn. Prints { requests, statuses, firstRefusal }.
 import { Pool } from 'undici';
 
-const [url, authorization, body, concurrency, durationMs] = process.argv.slice(2);
+const { url, authorization, bodies, concurrency, durationMs } = JSON.parse(process.argv[2]);
 const target = new URL(url);
-const pool = new Pool(target.origin, { connections: Number(concurrency) });
-const counts = { requests: 0, refused: 0, firstRefusal: undefined };
-const until = performance.now() + Number(durationMs);
+const pool = new Pool(target.origin, { connections: concurrency });
+const counts = { requests: 0, statuses: {}, firstRefusal: undefined };
+const until = performance.now() + durationMs;
 await Promise.all(
-  Array.from({ length: Number(concurrency) }, async () => {
-    while (performance.now() < until) {
-      const response = await pool.request({ method: 'POST', path: target.pathname, headers: { 'content-type': 'application/json', authorization }, body });
+  Array.from({ length: concurrency }, async (_, client) => {
+    for (let i = client; performance.now() < until; i++) {
+      const response = await pool.request({ method: 'POST', path: target.pathname, headers: { 'content-type': 'application/json', authorization }, body: bodies[i % bodies.length] });
       const text = await response.body.text();
       counts.requests += 1;
-      if (response.statusCode === 429) {
-        counts.refused += 1;
-        counts.firstRefusal ??= text;
-      }
+      counts.statuses[response.statusCode] = (counts.statuses[response.statusCode] ?? 0) + 1;
+      if (response.statusCode !== 200) counts.firstRefusal ??= text.slice(0, 300);
     }
   }),
 );
