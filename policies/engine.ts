@@ -72,6 +72,13 @@ export interface PolicyEngine {
    * values: storage compiles it to its query language and never reads an invisible object.
    */
   visibleWhen(principal: Principal, owner: string, type: string): ObjectCondition;
+  /**
+   * When one field of every object of one owner and type is released to the principal as it is
+   * (allow: not redacted, generalised or withheld), on the object's own marking: a filter on that
+   * field's value may match only such objects, or it would answer for a value the caller may not
+   * see. A granular marking of the field is not in it: storage must leave marked fields out itself.
+   */
+  releasedWhen(principal: Principal, owner: string, type: string, field: string): ObjectCondition;
   /** The marking baseline alone, as a condition: for objects no rule speaks of (places, victims). */
   baselineWhen(principal: Principal, owner: string): ObjectCondition;
   /** The fields of a type whose values some rule's conditions look at (any owner's, or the coalition's). */
@@ -288,13 +295,19 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
   }
 
   function visibleWhen(principal: Principal, owner: string, type: string): ObjectCondition {
-    return memoCondition(principal, owner, type, () => buildVisibleWhen(principal, owner, type));
+    return memoCondition(principal, owner, type, () => buildReleasedWhen(principal, owner, type, ID));
   }
 
-  function buildVisibleWhen(principal: Principal, owner: string, type: string): ObjectCondition {
-    if (!knownFields.get(type)?.has(ID) || !isClassification(principal.clearance)) return NEVER;
-    const ownerRules = candidatesOf(owners.get(owner), type, ID).filter((rule) => principalHolds(rule, principal));
-    const coalitionRules = candidatesOf(coalition, type, ID).filter((rule) => rule.effect !== 'allow' && principalHolds(rule, principal));
+  function releasedWhen(principal: Principal, owner: string, type: string, field: string): ObjectCondition {
+    if (field === ID) return visibleWhen(principal, owner, type);
+    return memoCondition(principal, owner, `${type}.${field}`, () => buildReleasedWhen(principal, owner, type, field));
+  }
+
+  /** Baseline, an owner rule allowing the field, and no rule restricting it (redact and transform included). */
+  function buildReleasedWhen(principal: Principal, owner: string, type: string, field: string): ObjectCondition {
+    if (!knownFields.get(type)?.has(field) || !isClassification(principal.clearance)) return NEVER;
+    const ownerRules = candidatesOf(owners.get(owner), type, field).filter((rule) => principalHolds(rule, principal));
+    const coalitionRules = candidatesOf(coalition, type, field).filter((rule) => rule.effect !== 'allow' && principalHolds(rule, principal));
     const released = anyOf(ownerRules.filter((r) => r.effect === 'allow').map((r) => objectConditionOf(r, owner)));
     const restricted = anyOf([...ownerRules.filter((r) => r.effect !== 'allow'), ...coalitionRules].map((r) => objectConditionOf(r, owner)));
     return allOf([baselineCondition(principal, owner, communities), released, not(restricted)]);
@@ -318,6 +331,7 @@ export function createPolicyEngine(options: PolicyEngineOptions): PolicyEngine {
     // Visibility is the object's own marking: a granular marking of its id (should one come) does not count.
     objectVisible: (principal, object) => decide(principal, object.fieldMarkings?.[ID] ? { ...object, fieldMarkings: undefined } : object, ID).effect === 'allow',
     visibleWhen,
+    releasedWhen,
     baselineWhen: (principal, owner) => memoCondition(principal, owner, '', () => (isClassification(principal.clearance) ? baselineCondition(principal, owner, communities) : NEVER)),
     fieldsLookedAt,
     communities,

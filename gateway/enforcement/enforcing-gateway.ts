@@ -9,7 +9,7 @@
  * The server caches the client's document: it is never mutated, only replaced on a derived context.
  */
 import { createHash } from 'node:crypto';
-import { GraphQLError, Kind, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { GraphQLError, Kind, TypeInfo, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type {
   GatewayExecutor,
@@ -21,6 +21,7 @@ import type {
 } from '@apollo/server-gateway-interface';
 import type { PolicyEngine, Principal } from '../../policies';
 import { CursorRejected, openCursorArguments, type CursorSeal } from './cursors';
+import { namedReferences, REFERENCE_CHECK, referenceCheck, withoutHidden } from './references';
 import { injectPolicyInputs, reservedAliasesIn } from './rewrite';
 import { enforceResult, type AnswerError } from './walk';
 import { OperationRefused, QUERY_PLAN_TOO_LARGE } from '../limits';
@@ -50,6 +51,8 @@ interface Rewritten {
 }
 
 const REWRITE_CACHE_SIZE = 2000;
+/** Bound on the indicators one operation's filters may name: each is looked up before it runs. */
+export const MAX_NAMED_REFERENCES = 20;
 
 export class EnforcingGateway implements GatewayInterface {
   private readonly rewrites = new Map<string, Rewritten>();
@@ -111,7 +114,21 @@ export class EnforcingGateway implements GatewayInterface {
       throw error;
     }
     const engine = this.options.engine(requestContext.context);
-    const rewritten = this.rewrite(requestContext.schema, opened.document, requestContext.queryHash, requestContext.request.operationName, engine);
+    const named = namedReferences(opened.document, new TypeInfo(requestContext.schema), opened.variables);
+    const distinctNamed = new Set(named.map((n) => n.id));
+    if (distinctNamed.size > MAX_NAMED_REFERENCES) {
+      return { errors: [new GraphQLError(`an operation may name at most ${MAX_NAMED_REFERENCES} indicators in sightingOf filters (this one names ${distinctNamed.size})`, { extensions: { code: 'BAD_USER_INPUT', argument: 'filter.sightingOf' } })] };
+    }
+    let { document, variables } = { document: opened.document, variables: opened.variables };
+    let queryHash = requestContext.queryHash;
+    if (named.length) {
+      const visible = await this.visibleIndicators(requestContext, executor, engine, principal, [...distinctNamed]);
+      const hidden = named.filter((n) => !visible.has(n.id));
+      const without = withoutHidden(document, variables, hidden);
+      ({ document, variables } = without);
+      if (without.changed) queryHash = createHash('sha256').update(`${queryHash}|unseen:${without.changed}`).digest('hex');
+    }
+    const rewritten = this.rewrite(requestContext.schema, document, queryHash, requestContext.request.operationName, engine);
     // A rewrite that does not validate would plan something else than asked: refuse, never guess.
     if (rewritten.errors.length) {
       console.error(`[gateway] the policy rewrite of operation ${requestContext.queryHash} does not validate: ${rewritten.errors.map((e) => e.message).join('; ')}`);
@@ -123,7 +140,7 @@ export class EnforcingGateway implements GatewayInterface {
       document: { value: rewritten.document },
       queryHash: { value: rewritten.queryHash },
       operation: { value: rewritten.operation ?? requestContext.operation },
-      request: { value: { ...requestContext.request, variables: opened.variables } },
+      request: { value: { ...requestContext.request, variables } },
     });
     const result = await executor(derived).catch(refusePlannerSafeguard);
     const enforced = enforceResult({
@@ -146,6 +163,40 @@ export class EnforcingGateway implements GatewayInterface {
       ...(faults.length ? { errors: faults } : { errors: undefined }),
       extensions: { ...result.extensions, marking: enforced.marking, ...(sovgraph && { sovgraph }) },
     };
+  }
+
+  /**
+   * Which of the named indicators the caller may see, asked of their owners by id and decided again
+   * here on the answer, like any answer (see references.ts): one look-up for every such request.
+   */
+  private async visibleIndicators(requestContext: GatewayGraphQLRequestContext, executor: GatewayExecutor, engine: PolicyEngine, principal: Principal, ids: string[]): Promise<Set<string>> {
+    const check = referenceCheck(ids.length);
+    const rewritten = this.rewrite(requestContext.schema, check.document, createHash('sha256').update(check.text).digest('hex'), REFERENCE_CHECK, engine);
+    if (rewritten.errors.length) return new Set();
+    const variables = Object.fromEntries(ids.map((id, i) => [`r${i}`, id]));
+    const withheld: GraphQLFormattedError[] = [];
+    const derived: GatewayGraphQLRequestContext = Object.create(requestContext, {
+      context: { value: this.options.collectingWithheld?.(requestContext.context, withheld) ?? requestContext.context },
+      document: { value: rewritten.document },
+      queryHash: { value: rewritten.queryHash },
+      operation: { value: rewritten.operation },
+      operationName: { value: REFERENCE_CHECK },
+      request: { value: { query: check.text, operationName: REFERENCE_CHECK, variables } },
+    });
+    const result = await executor(derived);
+    const enforced = enforceResult({
+      schema: requestContext.schema,
+      engine,
+      principal,
+      document: check.document,
+      operationName: REFERENCE_CHECK,
+      variables,
+      data: result.data,
+      errors: [...(result.errors ?? []), ...withheld],
+      sealCursor: (cursor) => this.options.cursors.seal(cursor),
+    });
+    const data = (enforced.data ?? {}) as Record<string, { id?: unknown } | null | undefined>;
+    return new Set(ids.filter((id, i) => data[`r${i}`]?.id === id));
   }
 
   /** The server parses a query once and hands the same document to every request that sends it. */

@@ -1,7 +1,8 @@
 import type { ObjectFacts, PolicyEngine, Principal } from '../../policies';
 import { createSiloReader, EVERYTHING_VISIBLE, type ObjectRow, type ReadScope, type SiloQueryable, type SiloReader } from '../silo';
+import { createDerivedFactsReader } from './derived';
 import { createNationLoaders, type NationLoaders } from './loaders';
-import { createFactsReader, visibilityFor } from './policy';
+import { createFactsReader, releasedFor, visibilityFor } from './policy';
 import { createReleaseLog, type ReleaseLog } from './releases';
 import type { NationTypeName } from './stix-properties';
 
@@ -16,6 +17,8 @@ export interface NationContext {
   loaders: NationLoaders;
   /** What the policy decides a row's fields on (memoised per row). */
   facts(row: ObjectRow, type: NationTypeName): ObjectFacts;
+  /** The same facts with the markings of the objects its derived fields show folded in (see derived.ts). */
+  derivedFacts(row: ObjectRow, type: NationTypeName): Promise<ObjectFacts>;
   /** What this request released, withheld, redacted and generalised. */
   releases: ReleaseLog;
 }
@@ -25,7 +28,9 @@ export function createNationContext(db: SiloQueryable, nation: string, principal
   // The one place where the caller decides which rows leave the silo: the engine's object
   // visibility, compiled to SQL, on every statement.
   const visibility = options.enforcement === false ? EVERYTHING_VISIBLE : visibilityFor(policy, principal, nation);
-  const scope: ReadScope = { nation, visibility };
+  const scope: ReadScope = options.enforcement === false ? { nation, visibility } : { nation, visibility, released: releasedFor(policy, principal, nation) };
   const silo = createSiloReader(db, scope);
-  return { principal, nation, policy, silo, loaders: createNationLoaders(silo), facts: createFactsReader(policy), releases: createReleaseLog() };
+  const loaders = createNationLoaders(silo);
+  const facts = createFactsReader(policy);
+  return { principal, nation, policy, silo, loaders, facts, derivedFacts: createDerivedFactsReader(facts, loaders), releases: createReleaseLog() };
 }

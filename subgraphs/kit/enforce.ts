@@ -21,10 +21,13 @@ import {
   type GraphQLFieldResolver,
   type GraphQLNamedType,
   type GraphQLObjectType,
+  type GraphQLResolveInfo,
   type GraphQLSchema,
 } from 'graphql';
-import { applyTransform, KEPT_FIELDS, NOT_APPLICABLE, redact, type Decision, type TransformName } from '../../policies';
+import { applyTransform, KEPT_FIELDS, NOT_APPLICABLE, redact, type Decision, type ObjectFacts, type TransformName } from '../../policies';
+import type { ObjectRow } from '../silo';
 import type { NationContext } from './context';
+import { isDerivedField } from './derived';
 import { isForeign, type NationObjectParent } from './references';
 import { withheldError, withheldField } from './releases';
 import type { NationTypeName } from './stix-properties';
@@ -90,11 +93,18 @@ function decided(typeName: NationTypeName, field: GraphQLField<unknown, unknown>
   const named = getNamedType(field.type);
   const valueKind: ValueKind = isObjectType(named) && !isNationType(named) ? 'carried-object' : isObjectType(named) || isInterfaceType(named) ? 'nation-object' : 'scalar';
   const nullable = !isNonNullType(field.type);
+  const derived = isDerivedField(typeName, field.name);
   return (parent, args, ctx, info) => {
     const object = parent as NationObjectParent;
     // A reference to another nation's object answers only what its id says; its owner decides the rest.
     if (isForeign(object)) return original(parent, args, ctx, info);
-    const decision = ctx.policy.decide(ctx.principal, ctx.facts(object, typeName), field.name);
+    // A value taken from other objects is decided on their markings too: they must be read first.
+    if (derived) return ctx.derivedFacts(object, typeName).then((facts) => decideField(facts, object, parent, args, ctx, info));
+    return decideField(ctx.facts(object, typeName), object, parent, args, ctx, info);
+  };
+
+  function decideField(facts: ObjectFacts, object: ObjectRow, parent: unknown, args: Record<string, unknown>, ctx: NationContext, info: GraphQLResolveInfo): unknown {
+    const decision = ctx.policy.decide(ctx.principal, facts, field.name);
     if (decision.effect === 'allow') {
       ctx.releases.release(object.id);
       return original(parent, args, ctx, info);
@@ -111,7 +121,7 @@ function decided(typeName: NationTypeName, field: GraphQLField<unknown, unknown>
       else ctx.releases.transformed.push({ ...release, transform: decision.transform! });
       return altered;
     });
-  };
+  }
 }
 
 /** A field of one object being answered, as a decision other than allow needs it. */

@@ -3,9 +3,9 @@
  * (compiled to SQL), and the facts the engine decides a row's fields on.
  */
 import { combineMarkings, fieldsReadBy, type Marking, type ObjectCondition, type ObjectFacts, type PolicyEngine, type Principal } from '../../policies';
-import { conditionSql, type ObjectRow, type Visibility } from '../silo';
+import { conditionSql, type FieldReleased, type ObjectRow, type Visibility } from '../silo';
 import { markingOf } from './stix-fields';
-import { directPropertyOf, FIELD_SOURCES, fieldMarkingsOf, NATION_TYPE_OF_STIX_TYPE, STIX_TYPES_OF, type NationTypeName } from './stix-properties';
+import { directPropertyOf, FIELD_SOURCES, fieldMarkingsOf, NATION_TYPE_OF_STIX_TYPE, propertiesShownBy, STIX_TYPES_OF, type NationTypeName } from './stix-properties';
 
 export const NATION_TYPES = Object.keys(STIX_TYPES_OF) as NationTypeName[];
 
@@ -30,6 +30,27 @@ export function visibilityFor(engine: PolicyEngine, principal: Principal, nation
     const branches = listed.map((type) => `WHEN ${alias}.type = ANY(${bind(STIX_TYPES_OF[type])}::text[]) THEN ${typeSql(type)}`);
     const others = onlyNationTypes ? 'FALSE' : conditionSql(baseline, alias, bind, NO_PROPERTIES);
     return `(CASE ${branches.join(' ')} ELSE ${others} END)`;
+  };
+}
+
+/**
+ * When a field a filter names is released to the principal as it is stored, per listed type: the
+ * engine's condition for that field, and no granular marking on a property the field shows (such
+ * a row is left out of the filter's matches: the safe side, as the granular marking is not compiled).
+ */
+export function releasedFor(engine: PolicyEngine, principal: Principal, nation: string): FieldReleased {
+  return (alias, bind, stixTypes, field) => {
+    const listed = NATION_TYPES.filter((type) => STIX_TYPES_OF[type].some((t) => stixTypes.includes(t)));
+    const branches = listed.map((type) => {
+      const released = conditionSql(engine.releasedWhen(principal, nation, type, field), alias, bind, PROPERTY_OF[type]);
+      const source = FIELD_SOURCES[type][field];
+      const unmarked = source
+        ? `NOT EXISTS (SELECT 1 FROM jsonb_array_elements(${alias}.granular) g, jsonb_array_elements_text(g->'selectors') s(selector) WHERE split_part(s.selector, '.', 1) = ANY(${bind(propertiesShownBy(source))}::text[]))`
+        : 'TRUE';
+      const typed = listed.length > 1 ? `${alias}.type = ANY(${bind(STIX_TYPES_OF[type])}::text[]) AND ` : '';
+      return `(${typed}${released} AND ${unmarked})`;
+    });
+    return branches.length ? `(${branches.join(' OR ')})` : 'FALSE';
   };
 }
 

@@ -186,24 +186,25 @@ function nationObjectFields() {
       if (isForeign(parent)) throw heldElsewhere(parent);
       return markingOf(parent);
     },
-    fieldMarkings: (parent: NationObjectParent, _args: unknown, ctx: NationContext) => {
+    fieldMarkings: async (parent: NationObjectParent, _args: unknown, ctx: NationContext) => {
       if (isForeign(parent)) return null;
-      const marked = factsOfHeld(parent, ctx)?.fieldMarkings ?? {};
+      const marked = (await factsOfHeld(parent, ctx))?.fieldMarkings ?? {};
       return Object.entries(marked).map(([field, marking]) => ({ field, marking }));
     },
-    policyMarkings: (parent: NationObjectParent, _args: unknown, ctx: NationContext): MarkingSet | null => {
+    policyMarkings: async (parent: NationObjectParent, _args: unknown, ctx: NationContext): Promise<MarkingSet | null> => {
       if (isForeign(parent)) return null;
-      // The same facts the nation's own decisions were made on: the gateway decides on what the nation did.
-      const facts = factsOfHeld(parent, ctx);
+      // The same facts the nation's own decisions were made on (derived fields' markings included):
+      // the gateway decides on what the nation did.
+      const facts = await factsOfHeld(parent, ctx);
       return facts?.marking ? { object: facts.marking, fields: facts.fieldMarkings ?? {} } : null;
     },
   };
 }
 
-/** What the policy decides a held row's fields on; undefined for a row of no contract type. */
-function factsOfHeld(row: ObjectRow, ctx: NationContext) {
+/** What the policy decides a held row's fields on, derived fields' markings included; undefined for a row of no contract type. */
+async function factsOfHeld(row: ObjectRow, ctx: NationContext) {
   const type = NATION_TYPE_OF_STIX_TYPE[row.type];
-  return type ? ctx.facts(row, type) : undefined;
+  return type ? ctx.derivedFacts(row, type) : undefined;
 }
 
 /** PostgreSQL's `2025-01-06T08:00:00+00:00` as STIX writes timestamps: UTC, milliseconds, `Z`. */

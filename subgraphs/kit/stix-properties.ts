@@ -126,3 +126,29 @@ for (const [type, sources] of Object.entries(FIELD_SOURCES) as Array<[NationType
   }
   FIELDS_SHOWING[type] = showing;
 }
+
+/**
+ * Fields whose value is taken from other objects of the silo (places, victims, vulnerabilities),
+ * reached by references of `kinds` from the object. Such a value is as sensitive as what it is
+ * taken from: the marking of each object it shows counts as a granular marking of the field.
+ * `through`: objects a shown object leads on to for part of the value (an identity's country,
+ * read from the location it is located at, when it does not say it itself).
+ */
+export interface DerivedSource {
+  kinds: readonly string[];
+  types: readonly string[];
+  through?: { kinds: readonly string[]; types: readonly string[]; when: (shown: { type: string; doc: Readonly<Record<string, unknown>> }) => boolean };
+}
+
+/** An identity that does not say its country shows its location's (SightingLocation.country). */
+const identityWithoutCountry = (shown: { type: string; doc: Readonly<Record<string, unknown>> }) => shown.type === 'identity' && typeof shown.doc.x_sovgraph_country !== 'string';
+
+export const DERIVED_SOURCES: Readonly<Partial<Record<NationTypeName, Readonly<Record<string, DerivedSource>>>>> = {
+  Sighting: {
+    whereSighted: { kinds: ['where-sighted'], types: ['identity', 'location'], through: { kinds: ['located-at'], types: ['location'], when: identityWithoutCountry } },
+  },
+  Incident: {
+    victim: { kinds: ['targets'], types: ['identity'] },
+    vulnerabilities: { kinds: ['related-to', 'targets'], types: ['vulnerability'] },
+  },
+};

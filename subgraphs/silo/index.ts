@@ -5,6 +5,7 @@ export {
   decodeCursor,
   EVERYTHING_VISIBLE,
   type Bind,
+  type FieldReleased,
   type LinkedObject,
   type ObjectRow,
   type Page,

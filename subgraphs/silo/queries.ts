@@ -69,10 +69,20 @@ export type Visibility = (alias: string, bind: Bind, stixTypes?: readonly string
 /** For the silo's own tools (import, export, seeding): the whole silo. Never for a caller. */
 export const EVERYTHING_VISIBLE: Visibility = () => 'TRUE';
 
+/**
+ * A SQL condition on a row (`alias`, of one of `stixTypes`) that holds when the contract field
+ * `field` of that row is released to the caller as it is stored (no rule withholds, redacts or
+ * generalises it, and no granular marking restricts it). A filter on a field's value matches only
+ * such rows: otherwise which rows it matches tells the value the field withholds.
+ */
+export type FieldReleased = (alias: string, bind: Bind, stixTypes: readonly string[], field: string) => string;
+
 /** Whose silo is read, and what the caller may see in it. */
 export interface ReadScope {
   nation: string;
   visibility: Visibility;
+  /** Absent only for the silo's own tools, which see everything. */
+  released?: FieldReleased;
 }
 
 /** A position in the global list order: the last (sort_time, id) already returned. */
@@ -193,10 +203,9 @@ async function queryPage(db: SiloQueryable, scope: ReadScope, request: PageReque
   if (request.technique) {
     const technique = bind(request.technique);
     conditions.push(`EXISTS (SELECT 1 FROM unnest(o.technique_ids) AS t(id) WHERE t.id = ${technique} OR t.id LIKE ${technique} || '.%')`);
+    if (scope.released) conditions.push(scope.released('o', bind, request.types, 'techniques'));
   }
-  if (request.sightingOf) {
-    conditions.push(`o.id IN (SELECT s.source_id FROM stix_link s WHERE s.target_id = ${bind(request.sightingOf)} AND s.kind = 'sighting-of')`);
-  }
+  if (request.sightingOf) conditions.push(...sightingOfConditions(scope, bind, request.types, request.sightingOf));
   // One row more than asked says whether there is a next page without counting.
   const found = await db.query<{ r: string }>(
     `SELECT json_build_array(${columns})::text AS r FROM stix_object o
@@ -206,6 +215,24 @@ async function queryPage(db: SiloQueryable, scope: ReadScope, request: PageReque
     values,
   );
   return { found: found.slice(0, request.first).map(({ r }) => r), hasNextPage: found.length > request.first };
+}
+
+/**
+ * Sightings of one indicator, as a caller may ask for them: only sightings whose own `sightingOf`
+ * the caller is given, and, when this silo holds the named indicator, only if the caller may see
+ * it. That test is part of the one statement (an uncorrelated sub-select, evaluated once), so an
+ * indicator the caller may not see and one that does not exist run the same plan and both answer
+ * an empty page. Another nation's indicator is that nation's to judge: the gateway asks its owner
+ * before it sends the filter here (see gateway/enforcement/references.ts).
+ */
+function sightingOfConditions(scope: ReadScope, bind: Bind, types: readonly string[], indicatorId: string): string[] {
+  const target = bind(indicatorId);
+  const conditions = [`o.id IN (SELECT s.source_id FROM stix_link s WHERE s.target_id = ${target} AND s.kind = 'sighting-of')`];
+  if (scope.released) conditions.push(scope.released('o', bind, types, 'sightingOf'));
+  if (indicatorId.startsWith(`${scope.nation}:`)) {
+    conditions.push(`EXISTS (SELECT 1 FROM stix_object i WHERE i.id = ${target} AND i.type = 'indicator' AND ${scope.visibility('i', bind, ['indicator'])})`);
+  }
+  return conditions;
 }
 
 async function queryObjectsByIds(db: SiloQueryable, scope: ReadScope, ids: readonly string[]): Promise<ObjectRow[]> {

@@ -198,3 +198,45 @@ export function rawFieldValue(row: RawRow, type: NationTypeName, field: string):
       return undefined;
   }
 }
+
+/**
+ * Values taken from other objects, as the oracle reads them: the kinds of stored link each follows
+ * from its object, the types it shows, and (for an identity that does not say its country) the
+ * location it is located at, whose country it shows.
+ */
+const DERIVED: Partial<Record<NationTypeName, Record<string, { kinds: string[]; types: string[]; countryThroughLocation?: true }>>> = {
+  Sighting: { whereSighted: { kinds: ['where-sighted'], types: ['identity', 'location'], countryThroughLocation: true } },
+  Incident: { victim: { kinds: ['targets'], types: ['identity'] }, vulnerabilities: { kinds: ['related-to', 'targets'], types: ['vulnerability'] } },
+};
+
+/**
+ * The facts with each derived field's marking: the object's (and the field's granular marking)
+ * combined with the marking of every object the field shows the principal — those that pass the
+ * baseline on their own marking — kept only where that is more restrictive.
+ */
+export function withDerivedMarkings(
+  facts: ObjectFacts & { type: NationTypeName },
+  row: RawRow,
+  principal: Principal,
+  communities: Readonly<Record<string, readonly string[]>>,
+  linkedRows: (row: RawRow, kinds: readonly string[], types: readonly string[]) => RawRow[],
+): ObjectFacts & { type: NationTypeName } {
+  const derived = DERIVED[facts.type];
+  if (!derived || !facts.marking) return facts;
+  const fieldMarkings: Record<string, Marking> = { ...facts.fieldMarkings };
+  for (const [field, source] of Object.entries(derived)) {
+    const shown = linkedRows(row, source.kinds, source.types).filter((r) => baselineAllows(principal, r, communities));
+    if (source.countryThroughLocation) {
+      for (const place of [...shown]) {
+        if (place.type === 'identity' && typeof place.doc.x_sovgraph_country !== 'string') shown.push(...linkedRows(place, ['located-at'], ['location']).filter((r) => baselineAllows(principal, r, communities)));
+      }
+    }
+    if (!shown.length) continue;
+    const base = effectiveMarking(facts, field)!;
+    const combined = combineMarkings(base, ...shown.map((r) => rowMarking(r) ?? CLOSED));
+    if (!(atLeastAsRestrictive(base, combined) && atLeastAsRestrictive(combined, base))) fieldMarkings[field] = combined;
+  }
+  return { ...facts, fieldMarkings };
+}
+
+const CLOSED: Marking = { classification: 'TOP_SECRET', tlp: 'RED', releasableTo: [], caveats: ['NOFORN'] };

@@ -59,6 +59,7 @@ import {
   confirmedCommunities,
   contractTypeOf,
   effectiveMarking,
+  withDerivedMarkings,
   rawFieldValue,
   readSilos,
   rowFacts,
@@ -334,12 +335,16 @@ function checkAnswers(askers: readonly Asker[]): Report {
   const nationRows = [...silos.rows.values()].filter((r) => contractTypeOf(r.type));
   const otherRows = [...silos.rows.values()].filter((r) => !contractTypeOf(r.type));
   const factsOf = new Map<string, ReturnType<typeof rowFacts>>();
-  const facts = (row: RawRow) => factsOf.get(row.id) ?? factsOf.set(row.id, rowFacts(row)).get(row.id)!;
+  const ownFacts = (row: RawRow) => factsOf.get(row.id) ?? factsOf.set(row.id, rowFacts(row)).get(row.id)!;
 
   for (const asker of askers) {
     tally.principals++;
     const { principal } = asker;
     const who = asker.label;
+    // A derived value's marking depends on what the principal is shown of its sources: facts per principal.
+    const principalFacts = new Map<string, ReturnType<typeof rowFacts>>();
+    const facts = (row: RawRow) =>
+      principalFacts.get(row.id) ?? principalFacts.set(row.id, withDerivedMarkings(ownFacts(row), row, principal, communities, linkedRows)).get(row.id)!;
     const invisible = nationRows.filter((row) => !engine.objectVisible(principal, facts(row)));
     const invisibleUuids = new Map(invisible.map((row) => [uuidOf(row.stix_id), row.id]));
     const visibleUuids = new Set(nationRows.filter((row) => !invisibleUuids.has(uuidOf(row.stix_id))).map((row) => uuidOf(row.stix_id)));

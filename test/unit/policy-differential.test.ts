@@ -472,6 +472,10 @@ describe('the policy engine agrees with a reference evaluator written from the s
             if (object.marking) {
               const condition = warm.visibleWhen(principal, object.owner, object.type);
               expect(evaluateCondition(condition, object.marking, object.values), `visibleWhen: ${JSON.stringify({ principal, object })}`).toBe(visible);
+              // A filter on a field's value matches only objects whose field is released as stored.
+              const released = refDecide(files, principal, object, query.field).effect === 'allow';
+              const releasedWhen = warm.releasedWhen(principal, object.owner, object.type, query.field);
+              expect(evaluateCondition(releasedWhen, object.marking, object.values), `releasedWhen ${query.field}: ${JSON.stringify({ principal, object })}`).toBe(released);
             }
           }
         }
