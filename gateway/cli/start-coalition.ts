@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { CURSOR_KEY_VARIABLE, launchCoalition, parseCursorKey } from '../demo/launch';
 import { DEFAULT_GATEWAY_PORT, DEMO_NATIONS } from '../demo/coalition';
+import { readGatewaySettings, SETTINGS_FILE_VARIABLE, type GatewaySettings } from '../demo/settings-file';
 
 const dataDir = resolve(process.env.SOVGRAPH_DATA ?? '.data');
 const gatewayPort = Number(process.env.PORT ?? DEFAULT_GATEWAY_PORT);
@@ -12,10 +13,12 @@ const seedSize = Number(process.env.SOVGRAPH_SEED_SIZE ?? 300);
 const started = Date.now();
 // Set, the cursors clients hold survive a restart of the gateway (and replicas share them).
 const cursorKey = readCursorKey();
+// Set, the deployment's limits, fair share, circuits and nation timeout (a YAML file).
+const settings = readSettings();
 
 // PORT=0: free ports for everything (the gateway's and every subgraph's), as the tests use.
 const anyPorts = gatewayPort === 0 ? { referencePort: 0, firstNationPort: 0 } : {};
-const coalition = await launchCoalition({ dataDir, gatewayPort, ...anyPorts, seedSize, cursorKey, log: (line) => console.log(`  ${line}`) }).catch((error: Error) => {
+const coalition = await launchCoalition({ dataDir, gatewayPort, ...anyPorts, seedSize, cursorKey, ...settings, log: (line) => console.log(`  ${line}`) }).catch((error: Error) => {
   console.error(`sovgraph could not start: ${error.message}`);
   process.exit(1);
 });
@@ -55,6 +58,17 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     console.log('\nstopping the coalition…');
     coalition.stop().then(() => process.exit(0), () => process.exit(1));
   });
+}
+
+function readSettings(): GatewaySettings {
+  const path = process.env[SETTINGS_FILE_VARIABLE];
+  if (!path) return {};
+  try {
+    return readGatewaySettings(path);
+  } catch (error) {
+    console.error(`sovgraph could not start: ${(error as Error).message}`);
+    process.exit(1);
+  }
 }
 
 function readCursorKey(): Buffer | undefined {

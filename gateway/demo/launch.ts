@@ -43,6 +43,9 @@ export interface LaunchOptions {
   routeToNation?: (nation: string, url: string) => Promise<string>;
   /** Changes to the gateway's operation limits (default: gateway/limits/settings.ts). */
   limits?: Partial<OperationLimits>;
+  /** Changes to fair share and to the nations' circuits (defaults: gateway/admission, gateway/fanout/circuit.ts). */
+  fairShare?: GatewayConfig['fairShare'];
+  circuit?: GatewayConfig['circuit'];
   /** false: no policy anywhere, the benchmark's "policy off" baseline. */
   enforcement?: boolean;
   /** Each subgraph process writes V8 CPU profiles into `<dir>/<name>/` when it stops (`npm run bench:profile`). */
@@ -122,6 +125,8 @@ export async function launchCoalition(options: LaunchOptions): Promise<RunningCo
       signedRules: [...signed.coalitionFiles.values()],
       policyPollMs: options.policyPollMs,
       limits: options.limits,
+      fairShare: options.fairShare,
+      circuit: options.circuit,
       ...(options.enforcement === false && { enforcement: false }),
       cursorKey: options.cursorKey,
     };

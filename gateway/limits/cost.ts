@@ -3,7 +3,8 @@
  * contract the nations serve:
  * - every field value the answer may hold costs 1, once per object it is asked on;
  * - a field with `first` is a page: below it, its lists hold `first` items;
- * - a root list (indicators, incidents, …) is asked of every nation its filter allows;
+ * - a root list (indicators, incidents, …) is probed at every nation its filter allows (`first`
+ *   cursors each), then the merged page's `first` objects are resolved once (the fan-out's two phases);
  * - a list without `first` (Indicator.sightings, Incident.attributedTo, …) holds `assumedListSize`;
  * - a `@crossNation` reference also costs an entity fetch at its target's owner, per target.
  * Fragments are costed once per request (the cost is linear in how often they are spread).
@@ -84,11 +85,10 @@ export function createCostModel(options: CostModelOptions): CostModel {
         const target = getNamedType(definition.type);
         if (!isCompositeType(target)) return 1;
         const first = argumentValue(field, FIRST_ARGUMENT, variables) ?? defaultFirst(definition.args);
-        const fanOut = parent === root && CONNECTION_FIELDS.has(field.name.value) ? nationsAsked(field, variables, options.nations) : 1;
-        const items = isListType(getNullableType(definition.type)) ? (pageSize ?? options.limits.assumedListSize) : 1;
-        const objects = items * fanOut;
+        const probes = parent === root && CONNECTION_FIELDS.has(field.name.value) ? nationsAsked(field, variables, options.nations) * (1 + (pageSizeOf(first) ?? 0)) : 0;
+        const objects = isListType(getNullableType(definition.type)) ? (pageSize ?? options.limits.assumedListSize) : 1;
         const entityFetches = crossNation.has(`${parent.name}.${field.name.value}`) ? objects * options.limits.entityFetchCost : 0;
-        return objects + entityFetches + objects * selectionCost(field.selectionSet, target, pageSizeOf(first));
+        return probes + objects + entityFetches + objects * selectionCost(field.selectionSet, target, pageSizeOf(first));
       };
 
       return selectionCost(operation.selectionSet, root, undefined);

@@ -46,7 +46,7 @@ export const HOSTILE_OPERATIONS: readonly HostileOperation[] = [
   { name: '500 aliases of indicators(first: 100): 5,000 nation requests in 7 KB', query: aliases(500, 'indicators(first: 100) { edges { node { id } } }'), code: LIMIT_CODES.maxTokens },
   { name: 'forty aliases of indicators(first: 100)', query: aliases(40, 'indicators(first: 100) { edges { node { id } } }'), code: LIMIT_CODES.maxAliases },
   { name: '5,000 aliases of me', query: aliases(5000, 'me { nation }'), code: LIMIT_CODES.maxTokens },
-  { name: 'eleven root lists without aliases', query: `{ indicators { edges { cursor } } incidents { edges { cursor } } sightings { edges { cursor } } threatActors { edges { cursor } } ${'me { nation } '.repeat(7)}}`, code: LIMIT_CODES.maxRootFields },
+  { name: 'twenty-six root fields without aliases', query: `{ indicators { edges { cursor } } incidents { edges { cursor } } sightings { edges { cursor } } threatActors { edges { cursor } } ${'me { nation } '.repeat(22)}}`, code: LIMIT_CODES.maxRootFields },
   { name: 'nineteen levels of fragments, each spreading the next twice', query: fragmentFanOut(19), code: LIMIT_CODES.maxSelections },
   { name: 'twenty levels of fragments (where Apollo\'s own safeguard answered 500)', query: fragmentFanOut(20), code: LIMIT_CODES.maxSelections },
   { name: 'deep nesting through sightings and what they sight', query: nested(10), code: LIMIT_CODES.maxDepth },

@@ -73,9 +73,9 @@ describe('a German analyst sends hostile operations', () => {
 
   it('is told which limit, the allowed value and what the operation had', async () => {
     const { body } = await send({ query: '{ indicators(first: 100000) { edges { node { id } } } }' });
-    expect(body.errors![0]!.extensions).toMatchObject({ code: 'MAX_COST_EXCEEDED', limit: 250_000 });
-    expect(body.errors![0]!.extensions!.found).toBeGreaterThan(250_000);
-    expect(body.errors![0]!.message).toMatch(/limit of 250000/);
+    expect(body.errors![0]!.extensions).toMatchObject({ code: 'MAX_COST_EXCEEDED', limit: 700_000 });
+    expect(body.errors![0]!.extensions!.found).toBeGreaterThan(700_000);
+    expect(body.errors![0]!.message).toMatch(/limit of 700000/);
   });
 
   it('gets no "Did you mean" suggestion of the schema\'s names', async () => {

@@ -28,11 +28,11 @@ beforeAll(async () => {
 }, 60_000);
 
 describe('the cost model', () => {
-  it('counts a root list once per nation it fans out to, and each edge of the page', () => {
-    // 5 connections, 5 × 10 edges, each edge's node and the node's id: 5 + 50 + 50 + 50.
-    expect(costOf('{ indicators(first: 10) { edges { node { id } } } }')).toBe(155);
-    expect(costOf('{ indicators(first: 10, filter: { nations: ["FRA", "FRA", "XXX"] }) { edges { node { id } } } }')).toBe(31);
-    expect(costOf('query($f: ObjectFilter) { indicators(first: 10, filter: $f) { edges { node { id } } } }', { f: { nations: ['DEU', 'FRA'] } })).toBe(62);
+  it('counts a root list as a probe of each nation it fans out to, then each edge of the merged page once', () => {
+    // 5 probes of 10 cursors (5 × 11), then one connection of 10 edges, each edge's node and the node's id: 55 + 1 + 10 + 10 + 10.
+    expect(costOf('{ indicators(first: 10) { edges { node { id } } } }')).toBe(86);
+    expect(costOf('{ indicators(first: 10, filter: { nations: ["FRA", "FRA", "XXX"] }) { edges { node { id } } } }')).toBe(11 + 31);
+    expect(costOf('query($f: ObjectFilter) { indicators(first: 10, filter: $f) { edges { node { id } } } }', { f: { nations: ['DEU', 'FRA'] } })).toBe(22 + 31);
   });
 
   it('takes the contract\'s default page size when no `first` is given, and the variable\'s when one is', () => {
