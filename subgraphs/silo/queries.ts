@@ -185,6 +185,31 @@ export function decodeCursor(text: string): PageCursor | undefined {
   return { sortTime, id };
 }
 
+/** The contract fields a row's sort time shows (see sortTimeOf in subgraphs/stix/import.ts). */
+const SORT_TIME_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  indicator: ['validFrom'],
+  sighting: ['lastSeen', 'firstSeen'],
+  incident: ['firstSeen'],
+  'threat-actor': ['created'],
+  'intrusion-set': ['created'],
+};
+
+/**
+ * since/until compare the exact sort time, which a rule may withhold or generalise (a partner gets
+ * Estonia's sighting times to the day): a window matches only rows whose time fields the caller is
+ * given as stored, or which rows it matches would tell the time to the microsecond.
+ */
+function windowConditions(scope: ReadScope, bind: Bind, request: PageRequest): string[] {
+  const conditions: string[] = [];
+  if (request.since) conditions.push(`o.sort_time >= ${bind(request.since)}::timestamptz`);
+  if (request.until) conditions.push(`o.sort_time < ${bind(request.until)}::timestamptz`);
+  if (!scope.released) return conditions;
+  const fields = new Set(request.types.flatMap((type) => SORT_TIME_FIELDS[type] ?? []));
+  if (request.types.some((type) => !SORT_TIME_FIELDS[type])) return [...conditions, 'FALSE'];
+  for (const field of fields) conditions.push(scope.released('o', bind, request.types, field));
+  return conditions;
+}
+
 function parameters(): { values: unknown[]; bind: Bind } {
   const values: unknown[] = [];
   return { values, bind: (value) => `$${values.push(value)}` };
@@ -198,8 +223,7 @@ async function queryPage(db: SiloQueryable, scope: ReadScope, request: PageReque
     scope.visibility('o', bind, request.types),
   ];
   if (request.after) conditions.push(`(o.sort_time, o.id) < (${bind(request.after.sortTime)}::timestamptz, ${bind(request.after.id)})`);
-  if (request.since) conditions.push(`o.sort_time >= ${bind(request.since)}::timestamptz`);
-  if (request.until) conditions.push(`o.sort_time < ${bind(request.until)}::timestamptz`);
+  if (request.since || request.until) conditions.push(...windowConditions(scope, bind, request));
   if (request.technique) {
     const technique = bind(request.technique);
     conditions.push(`EXISTS (SELECT 1 FROM unnest(o.technique_ids) AS t(id) WHERE t.id = ${technique} OR t.id LIKE ${technique} || '.%')`);

@@ -163,3 +163,25 @@ describe('values taken from other objects', () => {
     throw new Error('no GREEN incident with a victim: the seed changed');
   }, 120_000);
 });
+
+describe('a time window over times a rule generalises', () => {
+  const WINDOW = `query ($since: String!, $until: String!) { sightings(first: 50, filter: { nations: ["EST"], since: $since, until: $until }) { edges { node { id lastSeen } } pageInfo { hasNextPage endCursor } } }`;
+  const plusMs = (iso: string, ms: number) => new Date(Date.parse(iso) + ms).toISOString();
+
+  it('a German analyst gets Estonian sighting times to the day, and cannot narrow a since/until window to learn them to the microsecond', async () => {
+    const own = await askAs('EST', 'TOP_SECRET', ['analyst'], ALL, `{ sightings(first: 200, filter: { nations: ["EST"] }) { edges { node { id lastSeen } } } }`);
+    const exact = new Map<string, string>(own.data.sightings.edges.filter((e: any) => e.node.lastSeen && !e.node.lastSeen.endsWith('T00:00:00.000Z')).map((e: any) => [e.node.id, e.node.lastSeen]));
+    const partner = await askAs('DEU', 'SECRET', ['analyst'], ['NATO', 'EU'], `{ sightings(first: 200, filter: { nations: ["EST"] }) { edges { node { id lastSeen } } } }`);
+    const generalised = partner.data.sightings.edges.map((e: any) => e.node).find((n: any) => exact.has(n.id) && n.lastSeen !== exact.get(n.id));
+    expect(generalised, 'an Estonian sighting the German analyst sees with its time generalised').toBeDefined();
+    const time = exact.get(generalised.id)!;
+    // Estonia's own analyst finds it in the one-millisecond window around its time…
+    const estonian = await askAs('EST', 'TOP_SECRET', ['analyst'], ALL, WINDOW, { since: time, until: plusMs(time, 1) });
+    expect(estonian.data.sightings.edges.map((e: any) => e.node.id)).toContain(generalised.id);
+    // …the German analyst gets what a window holding nothing gives.
+    const narrowed = await askAs('DEU', 'SECRET', ['analyst'], ['NATO', 'EU'], WINDOW, { since: time, until: plusMs(time, 1) });
+    const empty = await askAs('DEU', 'SECRET', ['analyst'], ['NATO', 'EU'], WINDOW, { since: '1971-01-01T00:00:00.000Z', until: '1971-01-01T00:00:00.001Z' });
+    expect(narrowed.data).toEqual(empty.data);
+    expect(narrowed.data.sightings.edges).toEqual([]);
+  }, 120_000);
+});
