@@ -13,7 +13,7 @@
  * default 3), BENCH_FLOOD (the flooder's concurrent requests, default 200), BENCH_SEED_SIZE (300).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,7 +50,8 @@ type Outside = { requests: number; statuses: Record<string, number>; firstRefusa
 /** Another caller's traffic from a niced process of its own, for as long as a measured run lasts. */
 async function otherCaller(authorization: string, bodies: string[], concurrency: number): Promise<Outside> {
   const script = fileURLToPath(new URL('./flood.mjs', import.meta.url));
-  const spec = JSON.stringify({ url, authorization, bodies, concurrency, durationMs: seconds * 1000 + 1000 });
+  const spec = join(dataDir, `caller-${concurrency}-${bodies.length}.json`);
+  writeFileSync(spec, JSON.stringify({ url, authorization, bodies, concurrency, durationMs: seconds * 1000 + 1000 }));
   const { stdout } = await promisify(execFile)('nice', ['-n', '10', process.execPath, script, spec], { maxBuffer: 1 << 20 });
   return JSON.parse(stdout) as Outside;
 }

@@ -2,6 +2,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Pool } from 'undici';
 
+/** An answer whose only errors have an accepted code: counted apart from failures. */
+const PARTIAL = Symbol('partial');
+
 async function generate(spec) {
   const target = new URL(spec.url);
   const pool = new Pool(target.origin, { connections: spec.concurrency });
@@ -19,16 +22,17 @@ async function generate(spec) {
     // A field the policy withholds is an answer, not a failure: only other errors count.
     const { errors = [] } = JSON.parse(text);
     const failed = errors.filter((e) => e.extensions?.code !== 'WITHHELD' && !accepted.has(e.extensions?.code));
-    if (!failed.length && errors.some((e) => accepted.has(e.extensions?.code))) partial += 1;
+    if (!failed.length && errors.some((e) => accepted.has(e.extensions?.code))) return PARTIAL;
     return failed.length ? JSON.stringify(failed).slice(0, 300) : undefined;
   };
   const loop = async (until, record, latencies, failures) => {
     while (performance.now() < until) {
       const started = performance.now();
-      const failure = await send().catch((e) => e.message);
+      const outcome = await send().catch((e) => e.message);
       if (!record) continue;
       latencies.push(performance.now() - started);
-      if (failure) failures.push(failure);
+      if (outcome === PARTIAL) partial += 1;
+      else if (outcome) failures.push(outcome);
     }
   };
   const clients = Array.from({ length: spec.concurrency });
