@@ -24,6 +24,12 @@ export interface FairShareSettings {
   maxWaitMs: number;
   /** What Retry-After says, in seconds. */
   retryAfterSeconds: number;
+  /**
+   * How long a request the gateway refused as malformed or over a limit (HTTP 400) keeps its slot
+   * after its answer left: refusing is cheap but not free, and a caller sending nothing but hostile
+   * operations would otherwise spend the gateway's CPU at the rate it can refuse them.
+   */
+  refusedHoldMs: number;
 }
 
 export const DEFAULT_FAIR_SHARE: Readonly<FairShareSettings> = {
@@ -34,6 +40,7 @@ export const DEFAULT_FAIR_SHARE: Readonly<FairShareSettings> = {
   queueTotal: 64,
   maxWaitMs: 1000,
   retryAfterSeconds: 1,
+  refusedHoldMs: 250,
 };
 
 /** Which bound refused a request. */
@@ -166,7 +173,7 @@ function increment(counts: Map<string, number>, key: string, by: number): void {
 export function validFairShareSettings(settings: Partial<FairShareSettings>): FairShareSettings {
   const merged = { ...DEFAULT_FAIR_SHARE, ...settings };
   for (const [name, value] of Object.entries(merged)) {
-    const least = name.startsWith('queue') ? 0 : 1;
+    const least = name.startsWith('queue') || name === 'refusedHoldMs' ? 0 : 1;
     if (!Number.isInteger(value) || value < least) throw new Error(`fairShare.${name} must be an integer of at least ${least}, got ${JSON.stringify(value)}`);
   }
   return merged;

@@ -9,13 +9,19 @@ import type { Caller, FairShare, Refusal } from './fair-share';
 
 export const RATE_LIMITED = 'RATE_LIMITED';
 
-/** true: the request may run. false: it was answered already (429), or its client is gone. */
+/**
+ * true: the request may run. false: it was answered already (429), or its client is gone. A request
+ * answered 400 (refused before any nation was asked) keeps its slot a little longer: see refusedHoldMs.
+ */
 export async function admitRequest(fairShare: FairShare, caller: Caller, res: ServerResponse): Promise<boolean> {
   const gone = new AbortController();
   let release: (() => void) | undefined;
   res.once('close', () => {
     gone.abort();
-    release?.();
+    if (!release) return;
+    const hold = res.statusCode === 400 ? fairShare.settings.refusedHoldMs : 0;
+    if (hold === 0) return release();
+    setTimeout(release, hold).unref();
   });
   // The client may have left while its token was verified: its 'close' is past.
   if (!res.socket || res.socket.destroyed) return false;

@@ -1,5 +1,7 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { FairShare, validFairShareSettings, type Admission } from '../../gateway/admission';
+import { admitRequest, FairShare, validFairShareSettings, type Admission } from '../../gateway/admission';
 
 const alice = { nation: 'DEU', subject: 'alice' };
 const bob = { nation: 'DEU', subject: 'bob' };
@@ -78,5 +80,28 @@ describe('fair share of the gateway', () => {
     expect(() => validFairShareSettings({ perCaller: 0 })).toThrow('fairShare.perCaller must be an integer of at least 1, got 0');
     expect(() => validFairShareSettings({ maxWaitMs: -1 })).toThrow('fairShare.maxWaitMs must be an integer of at least 1, got -1');
     expect(validFairShareSettings({ queuePerCaller: 0 }).queuePerCaller).toBe(0);
+  });
+});
+
+describe('a caller whose operations the gateway refuses (HTTP 400)', () => {
+  it('keeps its slot a little after each refusal, so hostile operations cannot spend the gateway at the rate it refuses them; an answered request gives it back at once', async () => {
+    const share = new FairShare({ perCaller: 1, queuePerCaller: 0, refusedHoldMs: 400 });
+    const server = createServer(async (req, res) => {
+      if (!(await admitRequest(share, alice, res))) return;
+      res.writeHead(req.url === '/refused' ? 400 : 200).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = (path: string) => `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`;
+    try {
+      expect((await fetch(url('/answered'))).status).toBe(200);
+      expect((await fetch(url('/answered'))).status).toBe(200);
+      expect((await fetch(url('/refused'))).status).toBe(400);
+      expect((await fetch(url('/answered'))).status).toBe(429);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect((await fetch(url('/answered'))).status).toBe(200);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
