@@ -85,7 +85,9 @@ describe('fair share of the gateway', () => {
 
 describe('a caller whose operations the gateway refuses (HTTP 400)', () => {
   it('keeps its slot a little after each refusal, so hostile operations cannot spend the gateway at the rate it refuses them; an answered request gives it back at once', async () => {
-    const share = new FairShare({ perCaller: 1, queuePerCaller: 0, refusedHoldMs: 400 });
+    // A short wait in the queue covers the moment between a client reading its answer and the server
+    // seeing the response close; it is far shorter than the hold.
+    const share = new FairShare({ perCaller: 1, queuePerCaller: 1, maxWaitMs: 150, refusedHoldMs: 1500 });
     const server = createServer(async (req, res) => {
       if (!(await admitRequest(share, alice, res))) return;
       res.writeHead(req.url === '/refused' ? 400 : 200).end();
@@ -97,7 +99,7 @@ describe('a caller whose operations the gateway refuses (HTTP 400)', () => {
       expect((await fetch(url('/answered'))).status).toBe(200);
       expect((await fetch(url('/refused'))).status).toBe(400);
       expect((await fetch(url('/answered'))).status).toBe(429);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await new Promise((resolve) => setTimeout(resolve, 1600));
       expect((await fetch(url('/answered'))).status).toBe(200);
     } finally {
       server.closeAllConnections();
