@@ -25,6 +25,9 @@ import { namedReferences, REFERENCE_CHECK, referenceCheck, withoutHidden } from 
 import { injectPolicyInputs, reservedAliasesIn } from './rewrite';
 import { enforceResult, type AnswerError } from './walk';
 import { OperationRefused, QUERY_PLAN_TOO_LARGE } from '../limits';
+import { SubgraphUnavailable } from '../fanout/subgraph-client';
+
+const NATION_UNAVAILABLE = new SubgraphUnavailable().code;
 
 export interface EnforcementOptions {
   /** The rules to enforce for a request: those in force, read per request so they swap without a restart. */
@@ -121,8 +124,10 @@ export class EnforcingGateway implements GatewayInterface {
     }
     let { document, variables } = { document: opened.document, variables: opened.variables };
     let queryHash = requestContext.queryHash;
+    let ownersUnavailable: GraphQLError[] = [];
     if (named.length) {
-      const visible = await this.visibleIndicators(requestContext, executor, engine, principal, [...distinctNamed]);
+      const { visible, unavailable } = await this.visibleIndicators(requestContext, executor, engine, principal, [...distinctNamed]);
+      ownersUnavailable = unavailable;
       const hidden = named.filter((n) => !visible.has(n.id));
       const without = withoutHidden(document, variables, hidden);
       ({ document, variables } = without);
@@ -156,6 +161,7 @@ export class EnforcingGateway implements GatewayInterface {
     });
     const sovgraph = enforced.redacted.length || enforced.transformed.length ? { redacted: enforced.redacted, transformed: enforced.transformed } : undefined;
     const { faults, outcomes } = partition(enforced.errors);
+    faults.push(...ownersUnavailable);
     this.withheldOf.set(requestContext.context, outcomes);
     return {
       ...result,
@@ -169,10 +175,16 @@ export class EnforcingGateway implements GatewayInterface {
    * Which of the named indicators the caller may see, asked of their owners by id and decided again
    * here on the answer, like any answer (see references.ts): one look-up for every such request.
    */
-  private async visibleIndicators(requestContext: GatewayGraphQLRequestContext, executor: GatewayExecutor, engine: PolicyEngine, principal: Principal, ids: string[]): Promise<Set<string>> {
+  private async visibleIndicators(
+    requestContext: GatewayGraphQLRequestContext,
+    executor: GatewayExecutor,
+    engine: PolicyEngine,
+    principal: Principal,
+    ids: string[],
+  ): Promise<{ visible: Set<string>; unavailable: GraphQLError[] }> {
     const check = referenceCheck(ids.length);
     const rewritten = this.rewrite(requestContext.schema, check.document, createHash('sha256').update(check.text).digest('hex'), REFERENCE_CHECK, engine);
-    if (rewritten.errors.length) return new Set();
+    if (rewritten.errors.length) return { visible: new Set(), unavailable: [] };
     const variables = Object.fromEntries(ids.map((id, i) => [`r${i}`, id]));
     const withheld: GraphQLFormattedError[] = [];
     const derived: GatewayGraphQLRequestContext = Object.create(requestContext, {
@@ -196,7 +208,7 @@ export class EnforcingGateway implements GatewayInterface {
       sealCursor: (cursor) => this.options.cursors.seal(cursor),
     });
     const data = (enforced.data ?? {}) as Record<string, { id?: unknown } | null | undefined>;
-    return new Set(ids.filter((id, i) => data[`r${i}`]?.id === id));
+    return { visible: new Set(ids.filter((id, i) => data[`r${i}`]?.id === id)), unavailable: ownersUnavailable(result.errors) };
   }
 
   /** The server parses a query once and hands the same document to every request that sends it. */
@@ -249,6 +261,20 @@ function refusePlannerSafeguard(error: unknown): never {
     throw new OperationRefused(`The operation is too large for the query planner: ${error.message}.`, QUERY_PLAN_TOO_LARGE);
   }
   throw error;
+}
+
+/**
+ * An owner that could not be asked whether the caller sees its indicator: the filter then matches
+ * nothing, and the answer says that nation is unavailable (whatever the indicator, so it tells nothing of it).
+ */
+function ownersUnavailable(errors: readonly GraphQLError[] | undefined): GraphQLError[] {
+  const nations = new Set((errors ?? []).filter((e) => e.extensions?.code === NATION_UNAVAILABLE && typeof e.extensions.nation === 'string').map((e) => e.extensions.nation as string));
+  return [...nations].map(
+    (nation) =>
+      new GraphQLError(`Nation ${nation} is unavailable: whether you may see the indicator a sightingOf filter names could not be asked of it, so the filter matches nothing in this answer.`, {
+        extensions: { code: NATION_UNAVAILABLE, nation },
+      }),
+  );
 }
 
 /** Apollo's errors go back to Apollo Server; policy outcomes join the answer in the plugin. */

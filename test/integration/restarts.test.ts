@@ -6,7 +6,7 @@
  * once its circuit is open the others answer at once, and a background probe closes it when the
  * nation answers again (in the same coalition: each file's coalition costs a start of its own).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { SignJWT, importJWK, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -401,5 +401,15 @@ describe('a killed nation', () => {
     expect(circuitOpenError(answer, 'EST')!.message).toMatch(/\(the last: unreachable \(/);
     expect(answer.data.indicators.edges.length).toBeGreaterThan(0);
     expect((await health()).circuits.EST).toMatchObject({ state: 'open' });
+  }, 60_000);
+
+  it('a sightingOf filter naming one of its indicators matches nothing and says Estonia is unavailable, whichever indicator it names', async () => {
+    const SIGHTINGS_OF = `query ($of: ID!) { sightings(first: 5, filter: { sightingOf: $of }) { edges { node { id } } } }`;
+    for (const of of ['EST:indicator--00000000-0000-4000-8000-000000000001', `EST:indicator--${randomUUID()}`]) {
+      const answer = await world.ask(analyst, SIGHTINGS_OF, { of });
+      expect(answer.status).toBe(200);
+      expect(answer.data.sightings.edges).toEqual([]);
+      expect(answer.errors?.map((e) => [e.extensions?.code, e.extensions?.nation])).toContainEqual(['NATION_UNAVAILABLE', 'EST']);
+    }
   }, 60_000);
 });
