@@ -21,7 +21,7 @@ import type {
 } from '@apollo/server-gateway-interface';
 import type { PolicyEngine, Principal } from '../../policies';
 import { CursorRejected, openCursorArguments, type CursorSeal } from './cursors';
-import { namedReferences, REFERENCE_CHECK, referenceCheck, withoutHidden } from './references';
+import { filtersSightings, namedReferences, REFERENCE_CHECK, referenceCheck, withoutHidden } from './references';
 import { injectPolicyInputs, reservedAliasesIn } from './rewrite';
 import { enforceResult, type AnswerError } from './walk';
 import { OperationRefused, QUERY_PLAN_TOO_LARGE } from '../limits';
@@ -62,6 +62,8 @@ export class EnforcingGateway implements GatewayInterface {
   /** What the rewrite depends on, per engine: the fields its rules look at, hashed once. */
   private readonly inputsOf = new WeakMap<PolicyEngine, string>();
   private readonly reserved = new WeakMap<DocumentNode, string[]>();
+  /** Whether a client's document filters sightings at all: only those are walked for named indicators, per request. */
+  private readonly filtersSightingsOf = new WeakMap<DocumentNode, boolean>();
   /** Per request (its context), the policy outcomes the answer goes out with beside Apollo's errors. */
   private readonly withheldOf = new WeakMap<object, GraphQLFormattedError[]>();
 
@@ -117,7 +119,7 @@ export class EnforcingGateway implements GatewayInterface {
       throw error;
     }
     const engine = this.options.engine(requestContext.context);
-    const named = namedReferences(opened.document, new TypeInfo(requestContext.schema), opened.variables);
+    const named = this.mayNameReferences(requestContext.document) ? namedReferences(opened.document, new TypeInfo(requestContext.schema), opened.variables) : [];
     const distinctNamed = new Set(named.map((n) => n.id));
     if (distinctNamed.size > MAX_NAMED_REFERENCES) {
       return { errors: [new GraphQLError(`an operation may name at most ${MAX_NAMED_REFERENCES} indicators in sightingOf filters (this one names ${distinctNamed.size})`, { extensions: { code: 'BAD_USER_INPUT', argument: 'filter.sightingOf' } })] };
@@ -209,6 +211,12 @@ export class EnforcingGateway implements GatewayInterface {
     });
     const data = (enforced.data ?? {}) as Record<string, { id?: unknown } | null | undefined>;
     return { visible: new Set(ids.filter((id, i) => data[`r${i}`]?.id === id)), unavailable: ownersUnavailable(result.errors) };
+  }
+
+  private mayNameReferences(document: DocumentNode): boolean {
+    let filters = this.filtersSightingsOf.get(document);
+    if (filters === undefined) this.filtersSightingsOf.set(document, (filters = filtersSightings(document)));
+    return filters;
   }
 
   /** The server parses a query once and hands the same document to every request that sends it. */

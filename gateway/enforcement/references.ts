@@ -19,6 +19,20 @@ const FIELD = 'sightingOf';
 /** An indicator id no silo holds: a hidden or absent indicator is replaced by it. */
 const NOTHING = 'indicator--00000000-0000-0000-0000-000000000000';
 
+/**
+ * Whether any `sightings` field of the document takes a filter: worked out once per parsed document,
+ * so the typed walk below runs only for documents that may name an indicator.
+ */
+export function filtersSightings(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Field(node) {
+      if (node.name.value === LIST && node.arguments?.some((a) => a.name.value === 'filter')) found = true;
+    },
+  });
+  return found;
+}
+
 /** Every indicator id a `sightings` root field's filter names, with where it was written. */
 export function namedReferences(document: DocumentNode, typeInfo: TypeInfo, variables: Readonly<Record<string, unknown>> | undefined): NamedReference[] {
   const found: NamedReference[] = [];
